@@ -1,0 +1,65 @@
+"""References to models, data and teachers, shared by several kinds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from cogumi_api.meta import ApiModel, rules
+
+Domain = Literal["code", "reasoning", "automation", "math", "hard-math", "science", "finance", "creative"]
+DOMAINS: tuple[str, ...] = Domain.__args__  # type: ignore[attr-defined]
+
+# LoRA rank per domain, from the plan (BRIEF §2).
+DEFAULT_RANK: dict[str, int] = {
+    "code": 128, "reasoning": 112, "automation": 96, "math": 96,
+    "hard-math": 112, "science": 80, "finance": 72, "creative": 88,
+}
+
+
+class ModelRef(ApiModel):
+    """A model: an artifact URI, or the output of another resource."""
+
+    model_config = ConfigDict(json_schema_extra=rules(
+        ("has(self.uri) != has(self.fromResource)", "set exactly one of uri or fromResource"),
+    ))
+    uri: str | None = None
+    """Hugging Face folder or GGUF file: file://, pvc://claim/path, s3://, or a builtin:// model."""
+    from_resource: str | None = None
+    """`<kind>/<name>` of a resource in the same namespace whose `model` artifact is used."""
+    format: Literal["hf", "gguf"] = "hf"
+
+
+class DataRef(ApiModel):
+    """Training or calibration data: a JSONL URI, a Dataset, or a task suite."""
+
+    model_config = ConfigDict(json_schema_extra=rules(
+        ("[has(self.uri), has(self.dataset), has(self.suite)].filter(x, x).size() == 1",
+         "set exactly one of uri, dataset or suite"),
+    ))
+    uri: str | None = None
+    dataset: str | None = None
+    """Name of a Dataset in the same namespace (its train split)."""
+    suite: str | None = None
+    """Name of a builtin task suite, e.g. `math` or `code`."""
+    limit: int | None = Field(default=None, ge=1)
+
+
+class SecretKeyRef(ApiModel):
+    name: str
+    key: str = "api-key"
+
+
+class Teacher(ApiModel):
+    """An OpenAI-compatible endpoint used as a teacher or labeler."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    url: str = Field(pattern=r"^https?://")
+    """Base URL of the OpenAI-compatible API, e.g. http://teacher:8000/v1."""
+    model: str
+    api_key_secret: SecretKeyRef | None = None
+    price_per_1k_tokens: float = Field(default=0.0, ge=0, alias="pricePer1kTokens")
+    budget: float | None = Field(default=None, ge=0)
+    """Spend cap for this tier in the same currency as the price; unlimited when unset."""
+    max_tokens: int = Field(default=512, ge=1)

@@ -1,0 +1,1 @@
+"""The Cogumi operator: reconcile engine, stage plans, Kubernetes builders, CLI and dev cluster."""

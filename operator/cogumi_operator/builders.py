@@ -1,0 +1,100 @@
+"""Pure builders of the Kubernetes objects the operator creates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cogumi_api.meta import API_VERSION, GROUP, Runtime
+from cogumi_operator.engine.model import JobRequest, Resource
+from cogumi_operator.settings import Settings
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "cogumi"}
+PVC_ROOT = "/mnt/pvc"
+SPEC_ENV = "COGUMI_STAGE_SPEC"
+
+
+def pvc_claims(value: Any) -> set[str]:
+    """Every claim named by a pvc://claim/... URI anywhere in a value (mounted into the Job)."""
+    if isinstance(value, str):
+        return {value[len("pvc://"):].split("/", 1)[0]} if value.startswith("pvc://") else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*(pvc_claims(v) for v in value)) if value else set()
+    return set()
+
+
+def owner_reference(res: Resource) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": res.kind, "name": res.name, "uid": res.uid,
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def labels(res: Resource, **extra: str) -> dict[str, str]:
+    return {**MANAGED_BY, f"{GROUP}/kind": res.kind.lower(), f"{GROUP}/resource": res.name,
+            f"{GROUP}/uid": res.uid, **{f"{GROUP}/{k}": v for k, v in extra.items()}}
+
+
+def stage_command(settings: Settings, stage_id: str) -> list[str]:
+    """The container command of a stage Job (the workload image's entrypoint)."""
+    return [settings.python, "-m", "cogumi_workloads", stage_id, "--spec-env", SPEC_ENV]
+
+
+def _container_resources(runtime: Runtime, gpu: bool) -> dict[str, Any]:
+    res = runtime.resources
+    requests: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
+    limits: dict[str, str] = {"memory": res.memory}
+    if gpu and res.gpus:
+        limits["nvidia.com/gpu"] = str(res.gpus)
+        requests["nvidia.com/gpu"] = str(res.gpus)
+    return {"requests": requests, "limits": limits}
+
+
+def build_job(res: Resource, req: JobRequest, settings: Settings) -> dict[str, Any]:
+    runtime: Runtime = res.spec.runtime  # type: ignore[attr-defined]
+    env = [{"name": SPEC_ENV, "value": req.invocation.model_dump_json(by_alias=True, exclude_none=True)},
+           {"name": "COGUMI_PVC_ROOT", "value": PVC_ROOT}]
+    container: dict[str, Any] = {
+        "name": "stage",
+        "image": runtime.image or settings.workload_image,
+        "command": stage_command(settings, req.stage_id),
+        "env": env,
+        "resources": _container_resources(runtime, req.gpu),
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "serviceAccountName": runtime.service_account_name or settings.service_account,
+        "containers": [container],
+    }
+    if runtime.node_selector:
+        pod["nodeSelector"] = dict(runtime.node_selector)
+    if runtime.tolerations:
+        pod["tolerations"] = [t.wire() for t in runtime.tolerations]
+    claims = sorted(pvc_claims(req.invocation.model_dump(by_alias=True)))
+    if claims:
+        pod["volumes"] = [{"name": f"pvc-{i}", "persistentVolumeClaim": {"claimName": c}}
+                          for i, c in enumerate(claims)]
+        container["volumeMounts"] = [{"name": f"pvc-{i}", "mountPath": f"{PVC_ROOT}/{c}"}
+                                     for i, c in enumerate(claims)]
+    job_labels = labels(res, stage=req.stage, attempt=str(req.attempt), run=str(req.run))
+    spec: dict[str, Any] = {
+        "backoffLimit": 0,  # the operator retries, so it can count attempts and back off
+        "template": {"metadata": {"labels": job_labels}, "spec": pod},
+    }
+    if runtime.active_deadline_seconds:
+        spec["activeDeadlineSeconds"] = runtime.active_deadline_seconds
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": req.name, "namespace": res.namespace, "labels": job_labels,
+                     "ownerReferences": [owner_reference(res)]},
+        "spec": spec,
+    }
+
+
+def default_output(settings: Settings, res: Resource) -> str:
+    """Where a resource writes when its spec names no output."""
+    out = getattr(res.spec, "output", None)
+    if out:
+        return out
+    return f"{settings.artifact_root.rstrip('/')}/{res.namespace}/{res.kind.lower()}/{res.name}"

@@ -1,0 +1,110 @@
+"""The `cogumi` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def _crds(args: argparse.Namespace) -> int:
+    from cogumi_operator import crds
+
+    folder = Path(args.out)
+    if args.check:
+        stale = crds.drift(folder)
+        if stale:
+            console.print(f"[red]CRDs differ from the models:[/] {', '.join(stale)}; run `cogumi crds generate`")
+            return 1
+        console.print("CRDs match the models")
+        return 0
+    for path in crds.write(folder):
+        console.print(f"wrote {path}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cogumi_operator.localrun import RunError, load_resource, run_local
+
+    doc = yaml.safe_load(Path(args.file).read_text())
+    try:
+        res = load_resource(doc)
+    except RunError as err:
+        console.print(f"[red]{err}[/]")
+        return 2
+    workdir = Path(args.workdir or Path(".cogumi") / "run" / f"{res.kind.lower()}-{res.name}")
+    console.print(f"running {res.kind}/{res.name} locally in {workdir}")
+
+    def on_event(reason: str, message: str) -> None:
+        style = "red" if "Fail" in reason else "green" if "Succeeded" in reason else "cyan"
+        console.print(f"[{style}]{reason:>15}[/] {message}")
+
+    status = run_local(res, workdir, on_event)
+    print(yaml.safe_dump({"status": status.wire()}, sort_keys=False))
+    return 0 if status.phase == "Succeeded" else 1
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from cogumi_operator import devenv
+
+    state = Path(args.state_dir) if args.state_dir else devenv.default_state_dir()
+    if args.action == "up":
+        info = devenv.up(state, lambda msg: console.print(f"[cyan]dev[/] {msg}"))
+        console.print(f"local control plane ready at {info.server} (state {state})")
+        print(f"export KUBECONFIG={info.kubeconfig}")
+    else:
+        devenv.down(state)
+        console.print(f"stopped; state kept in {state}")
+    return 0
+
+
+def _node(args: argparse.Namespace) -> int:
+    from cogumi_operator.localnode import main as node_main
+
+    node_main(Path(args.state_dir))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cogumi_operator.demo import run_demo
+
+    return run_demo(Path(args.state_dir) if args.state_dir else None, console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cogumi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    crd = sub.add_parser("crds", help="generate or check crds/*.yaml from the API models")
+    crd.add_argument("action", choices=["generate"])
+    crd.add_argument("--out", default="crds")
+    crd.add_argument("--check", action="store_true", help="fail when crds/ differs from the models")
+    crd.set_defaults(func=_crds)
+    run = sub.add_parser("run", help="run a resource's stages locally, without Kubernetes")
+    run.add_argument("-f", "--file", required=True)
+    run.add_argument("--workdir")
+    run.set_defaults(func=_run)
+    dev = sub.add_parser("dev", help="local control plane: etcd, kube-apiserver, operator, local node")
+    dev.add_argument("action", choices=["up", "down"])
+    dev.add_argument("--state-dir")
+    dev.set_defaults(func=_dev)
+    node = sub.add_parser("node", help="the local node (started by `cogumi dev up`)")
+    node.add_argument("--state-dir", required=True)
+    node.set_defaults(func=_node)
+    demo = sub.add_parser("demo", help="bring up the local control plane and take a sample to Succeeded")
+    demo.add_argument("--state-dir")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
