@@ -54,7 +54,7 @@ class SecretKeyRef(ApiModel):
 class Teacher(ApiModel):
     """An OpenAI-compatible endpoint used as a teacher or labeler."""
 
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)
     url: str = Field(pattern=r"^https?://")
     """Base URL of the OpenAI-compatible API, e.g. http://teacher:8000/v1."""
     model: str

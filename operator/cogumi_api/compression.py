@@ -69,7 +69,7 @@ class CompressionRunSpec(Common):
     model: ModelRef
     """The model to compress (a Hugging Face folder)."""
     stages: list[CompressionStage] = Field(
-        default_factory=lambda: list(COMPRESSION_ORDER), min_length=1,
+        default=list(COMPRESSION_ORDER), min_length=1, max_length=6,
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
     """Stages to run, in the fixed order prune, quantize, export, pack, recover, calibrate."""

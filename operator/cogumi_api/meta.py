@@ -61,7 +61,7 @@ class Runtime(ApiModel):
     """Workload image; the operator's default when empty."""
     resources: Resources = Field(default_factory=Resources)
     node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[Toleration] = Field(default_factory=list)
+    tolerations: list[Toleration] = Field(default=[])
     service_account_name: str | None = None
     """ServiceAccount of the stage Jobs; the operator's default when empty."""
     active_deadline_seconds: int | None = Field(default=None, ge=1)

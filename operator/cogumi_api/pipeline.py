@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from cogumi_api.meta import ApiModel, rules
 
@@ -17,7 +17,7 @@ class PipelineNode(ApiModel):
     kind: NodeKind
     spec: dict[str, Any] = Field(default_factory=dict)
     """The child's spec; `fromResource` references may name other nodes as `<kind>/<node>`."""
-    depends_on: list[str] = Field(default_factory=list, max_length=16)
+    depends_on: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default=[], max_length=16)
 
 
 class PipelineSpec(ApiModel):

@@ -34,9 +34,9 @@ class RouterModelSpec(Common):
     """Sentence embedder; the builtin MiniLM when unset."""
     domains: list[Domain] = Field(min_length=2, json_schema_extra={"x-kubernetes-list-type": "set"})
     examples_per_domain: int = Field(default=400, ge=10)
-    hidden: list[int] = Field(default_factory=lambda: [256, 128], min_length=2, max_length=2)
+    hidden: list[int] = Field(default=[256, 128], min_length=2, max_length=2)
     """Widths of the two hidden layers of the 3-layer MLP."""
-    thresholds: list[float] = Field(default_factory=lambda: [0.75, 0.8, 0.85], min_length=1, max_length=64)
+    thresholds: list[float] = Field(default=[0.75, 0.8, 0.85], min_length=1, max_length=64)
     escalation: Escalation = Field(default_factory=Escalation)
     adaptive: Adaptive | None = None
 
@@ -71,7 +71,7 @@ class ModelDeploymentSpec(ApiModel):
          "one modifier per domain"),
     ))
     model: ModelRef
-    modifiers: list[Modifier] = Field(default_factory=list, max_length=8)
+    modifiers: list[Modifier] = Field(default=[], max_length=8)
     router: ModelRef | None = None
     mode: Literal["fast", "accurate"] = "fast"
     self_consistency: SelfConsistency = Field(default_factory=SelfConsistency)

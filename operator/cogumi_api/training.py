@@ -16,7 +16,7 @@ class Lora(ApiModel):
     alpha: int | None = Field(default=None, ge=1)
     """Scaling; twice the rank when unset."""
     dropout: float = Field(default=0.05, ge=0, lt=1)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+    target_modules: list[str] = Field(default=["q_proj", "k_proj", "v_proj", "o_proj",
                                                                "gate_proj", "up_proj", "down_proj"])
 
 
@@ -80,7 +80,7 @@ class ModifierTrainingSpec(Common):
     ))
     domain: Domain
     base_model: ModelRef
-    teachers: list[Teacher] = Field(default_factory=list, max_length=8)
+    teachers: list[Teacher] = Field(default=[], max_length=8)
     """Cascade tiers in order: only what a tier fails or cannot verify escalates to the next."""
     samples: int = Field(default=500, ge=1)
     """Domain tasks used to find the base model's failures."""

@@ -112,6 +112,7 @@ class LocalNode:
     def sync(self) -> None:
         jobs = self.batch.list_job_for_all_namespaces(label_selector=SELECTOR).items
         live = {j.metadata.uid: j for j in jobs if j.metadata.deletion_timestamp is None}
+        handled = set(self.running)  # the listing predates this pass's status writes for these
         for uid, run in list(self.running.items()):
             started = run.started.strftime("%Y-%m-%dT%H:%M:%SZ")
             if uid not in live:
@@ -130,7 +131,7 @@ class LocalNode:
         for uid, job in live.items():
             status = job.status
             finished = any(c.type in ("Complete", "Failed") and c.status == "True" for c in status.conditions or [])
-            if finished or uid in self.running:
+            if finished or uid in handled:
                 continue
             if status.start_time is None:
                 self._launch(job)
@@ -164,6 +165,6 @@ def main(state_dir: Path, interval: float = 0.5) -> None:
         try:
             node.sync()
         except ApiException as err:
-            log.warning("API error, retrying: %s %s", err.status, err.reason)
+            log.warning("API error, retrying: %s %s %s", err.status, err.reason, (err.body or "")[:500])
         time.sleep(interval)
     node.shutdown()

@@ -126,7 +126,7 @@ def test_all_stages_succeeding_makes_the_resource_ready_with_its_size():
                     results={"cr-pack-1": StageReport(**{**report("pack", verified=1.0).__dict__,
                                                          "artifacts": {"packed": Artifact(uri="file:///p",
                                                                                           bytes=3 * 1024**2)}})})
-    acts, res = run(res, seen)
+    _acts, res = run(res, seen)
     assert res.status.phase == "Succeeded" and res.status.size == "3.0MiB" and res.status.gates_summary == "1/1"
     assert {c.type: c.status for c in res.status.conditions} == {
         "Ready": "True", "Progressing": "False", "GatesPassed": "True", "Degraded": "False"}

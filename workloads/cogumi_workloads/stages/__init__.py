@@ -1,0 +1,1 @@
+"""One module per stage; :mod:`cogumi_workloads.registry` maps stage ids to them."""
