@@ -53,6 +53,13 @@ def _dev(args: argparse.Namespace) -> int:
     from cogumi_operator import devenv
 
     state = Path(args.state_dir) if args.state_dir else devenv.default_state_dir()
+    if args.action == "build":
+        from cogumi_operator.devcluster.build import ensure_binaries
+
+        binaries = ensure_binaries(lambda msg: console.print(f"[cyan]dev[/] {msg}"))
+        for name, path in vars(binaries).items():
+            console.print(f"{name:>24} {path}")
+        return 0
     if args.action == "up":
         info = devenv.up(state, lambda msg: console.print(f"[cyan]dev[/] {msg}"))
         console.print(f"local control plane ready at {info.server} (state {state})")
@@ -89,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir")
     run.set_defaults(func=_run)
     dev = sub.add_parser("dev", help="local control plane: etcd, kube-apiserver, operator, local node")
-    dev.add_argument("action", choices=["up", "down"])
+    dev.add_argument("action", choices=["build", "up", "down"],
+                     help="build: only build/verify the cached binaries; up: start everything; down: stop it")
     dev.add_argument("--state-dir")
     dev.set_defaults(func=_dev)
     node = sub.add_parser("node", help="the local node (started by `cogumi dev up`)")

@@ -38,6 +38,7 @@ SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
+_MAX_ERROR_CHARS = 4000
 
 
 class ClusterError(RuntimeError):
@@ -278,7 +279,10 @@ def kubectl(info: ClusterInfo, *args: str, timeout: float = 120.0) -> str:
     cmd = [str(info.kubectl), f"--kubeconfig={info.kubeconfig}", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
-        raise ClusterError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{proc.stderr.strip()}")
+        stderr = proc.stderr.strip()
+        if len(stderr) > _MAX_ERROR_CHARS:
+            stderr = stderr[:_MAX_ERROR_CHARS] + " ... (truncated)"
+        raise ClusterError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{stderr}")
     return proc.stdout
 
 
@@ -297,13 +301,17 @@ def apply_manifests(info: ClusterInfo, paths: list[Path]) -> None:
         wait_established(info, crds)
 
 
-_ESTABLISHED = '{.status.conditions[?(@.type=="Established")].status}'
+def _established(info: ClusterInfo, crd: str) -> bool:
+    # Only the conditions, not the whole object: large CRDs (KServe's is ~2 MB) would otherwise keep kubectl
+    # busy decoding and printing, competing for CPU with the API server that is establishing them. A filter
+    # expression such as [?(@.type=="Established")] fails outright while a fresh CRD has no conditions yet.
+    raw = kubectl(info, "get", crd, "-o", "jsonpath={.status.conditions}").strip()
+    conditions = (json.loads(raw) if raw else None) or []  # absent or null right after creation
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
 def _pending_crds(info: ClusterInfo, crds: list[str]) -> list[str]:
-    # jsonpath keeps kubectl from decoding and printing the whole object: large CRDs (KServe's is ~2 MB)
-    # would otherwise compete for CPU with the API server that is establishing them.
-    return [crd for crd in crds if kubectl(info, "get", crd, "-o", f"jsonpath={_ESTABLISHED}").strip() != "True"]
+    return [crd for crd in crds if not _established(info, crd)]
 
 
 def wait_established(info: ClusterInfo, crds: list[str], timeout: float = 60.0) -> None:
