@@ -60,6 +60,7 @@ def up(state_dir: Path, progress: Callable[[str], None]) -> cluster.ClusterInfo:
         os.environ["COGUMI_METRICS_PORT"] = str(metrics)
         os.environ.setdefault("COGUMI_ARTIFACT_ROOT", (state_dir / "artifacts").as_uri())
         procs.spawn("operator", [sys.executable, "-m", "kopf", "run", "--all-namespaces", "--standalone",
+                                 "--log-format=json",
                                  f"--liveness=http://127.0.0.1:{health}/healthz", "-m", "cogumi_operator.handlers"],
                     cwd=state_dir)
     health = int((state_dir / "operator.ports").read_text().split()[0])

@@ -13,11 +13,12 @@ import kopf
 from kubernetes import client, config
 from prometheus_client import start_http_server
 
-from cogumi_api.meta import GROUP, VERSION
+from cogumi_api.meta import GROUP, VERSION, Artifact
 from cogumi_api.registry import KINDS
 from cogumi_operator import builders, kube, metrics
-from cogumi_operator.engine import Observed, step
+from cogumi_operator.engine import Observed, Resource, refs, step
 from cogumi_operator.engine.reconcile import spec_hash
+from cogumi_operator.engine.refs import Referenced
 from cogumi_operator.plans import plan_for
 from cogumi_operator.settings import Settings
 
@@ -31,6 +32,8 @@ def operator_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: l
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.posting.level = logging.WARNING  # kopf's own log lines are not Events; ours are posted explicitly
     settings.execution.max_workers = 8
+    # A timer ticks every few seconds per resource: its "succeeded" lines would drown the log.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     try:
         config.load_incluster_config()
     except config.ConfigException:
@@ -53,8 +56,23 @@ def results_by_owner(meta: kopf.Meta, spec: kopf.Spec, **_: Any) -> dict[str, An
     return {report.resource.uid: (meta["name"], report)} if report and report.resource.uid else {}
 
 
+@kopf.index(group=GROUP, category="cogumi")
+def resources_by_name(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    """Phase and artifacts of every resource, for references between them (`fromResource`)."""
+    artifacts = {k: Artifact.model_validate(v) for k, v in (status.get("artifacts") or {}).items()}
+    return {(meta["namespace"], body["kind"], meta["name"]): Referenced(status.get("phase"), artifacts)}
+
+
+def _references(res: Resource, index: kopf.Index) -> dict[str, Referenced]:
+    known: dict[str, Referenced] = {}
+    for ref in refs.find(res.raw_spec):
+        for found in index.get((res.namespace, ref.kind, ref.name), []):
+            known[ref.target] = found
+    return known
+
+
 def reconcile(body: kopf.Body, memo: kopf.Memo, jobs_by_owner: kopf.Index, results_by_owner: kopf.Index,
-              logger: logging.Logger, **_: Any) -> None:
+              resources_by_name: kopf.Index, logger: logging.Logger, **_: Any) -> None:
     """One engine step for one resource; every action in it is idempotent."""
     raw = dict(body)
     kind = raw["kind"]
@@ -71,6 +89,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, jobs_by_owner: kopf.Index, resul
     seen = Observed(
         jobs={j.name: j for j in jobs_by_owner.get(res.uid, [])},
         results=dict(results_by_owner.get(res.uid, [])),
+        references=_references(res, resources_by_name),
     )
     acts = step(res, plan, seen, datetime.now(UTC), output_root=builders.default_output(_SETTINGS, res),
                 result_uri=lambda job: f"k8s://{res.namespace}/{job}")

@@ -68,6 +68,8 @@ def run_local(res: Resource, workdir: Path, on_event: Callable[[str, str], None]
                     seen.results[req.name] = report
         elif acts.requeue_after:
             time.sleep(acts.requeue_after)
+        else:  # waiting on something only a cluster provides (a `fromResource` reference)
+            return acts.status
 
 
 def _execute(req: JobRequest, workdir: Path, settings: Settings) -> tuple[JobView, StageReport | None]:

@@ -130,3 +130,28 @@ def test_all_stages_succeeding_makes_the_resource_ready_with_its_size():
     assert res.status.phase == "Succeeded" and res.status.size == "3.0MiB" and res.status.gates_summary == "1/1"
     assert {c.type: c.status for c in res.status.conditions} == {
         "Ready": "True", "Progressing": "False", "GatesPassed": "True", "Degraded": "False"}
+
+
+def test_references_wait_then_resolve_into_params_and_verified_inputs():
+    from cogumi_operator.engine.refs import Referenced
+
+    raw = {"model": {"fromResource": "BaseTraining/tuned"}, "stages": ["pack"]}
+    acts, res = run(resource(raw), Observed(references={"BaseTraining/tuned": Referenced("Running", {})}))
+    assert acts.create == [] and res.status.phase == "Pending"
+    ready = next(c for c in res.status.conditions if c.type == "Ready")
+    assert ready.reason == "WaitingForInputs" and "BaseTraining/tuned (phase Running)" in ready.message
+    model = Artifact(uri="file:///tuned/model", sha256="c" * 64, bytes=10)
+    acts, res = run(res, Observed(references={"BaseTraining/tuned": Referenced("Succeeded", {"model": model})}))
+    inv = acts.create[0].invocation
+    assert inv.params["model"] == {"uri": "file:///tuned/model"}
+    assert inv.inputs["spec.model"] == model
+
+
+def test_reference_to_a_failed_or_artifactless_resource_fails_the_run():
+    from cogumi_operator.engine.refs import Referenced
+
+    raw = {"model": {"fromResource": "Dataset/d"}, "stages": ["pack"]}
+    acts, res = run(resource(raw), Observed(references={"Dataset/d": Referenced("Succeeded", {})}))
+    assert acts.create == [] and res.status.phase == "Failed"
+    ready = next(c for c in res.status.conditions if c.type == "Ready")
+    assert ready.reason == "InvalidReference" and "has no `model` artifact" in ready.message

@@ -12,7 +12,6 @@ import fcntl
 import http.client
 import json
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,8 +20,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import Binaries
+from .info import ClusterError, ClusterInfo
+from .manifests import apply_manifests, kubectl, wait_established
 from .pki import Pki, ensure_pki, write_kubeconfig
 from .procs import ProcessTable, free_ports
+
+__all__ = [
+    "ClusterError",
+    "ClusterInfo",
+    "ClusterStatus",
+    "apply_manifests",
+    "kubectl",
+    "start",
+    "status",
+    "stop",
+    "wait_established",
+]
 
 ETCD, APISERVER, CONTROLLER_MANAGER = "etcd", "kube-apiserver", "kube-controller-manager"
 COMPONENTS = (ETCD, APISERVER, CONTROLLER_MANAGER)
@@ -38,19 +51,6 @@ SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
-_MAX_ERROR_CHARS = 4000
-
-
-class ClusterError(RuntimeError):
-    """The control plane failed to start or a kubectl call failed; the message carries log output."""
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    kubeconfig: Path
-    server: str
-    kubectl: Path
-    state_dir: Path
 
 
 @dataclass(frozen=True)
@@ -272,55 +272,3 @@ def status(state_dir: Path) -> ClusterStatus:
     return ClusterStatus(
         state_dir=state_dir, pids=pids, running=running, ready=ready, server=ports.server if ports else None
     )
-
-
-def kubectl(info: ClusterInfo, *args: str, timeout: float = 120.0) -> str:
-    """Run kubectl against the cluster; returns stdout, raises ClusterError with stderr on failure."""
-    cmd = [str(info.kubectl), f"--kubeconfig={info.kubeconfig}", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        stderr = proc.stderr.strip()
-        if len(stderr) > _MAX_ERROR_CHARS:
-            stderr = stderr[:_MAX_ERROR_CHARS] + " ... (truncated)"
-        raise ClusterError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{stderr}")
-    return proc.stdout
-
-
-def apply_manifests(info: ClusterInfo, paths: list[Path]) -> None:
-    """Server-side apply the manifests (files or directories), then wait for any CRDs to be Established."""
-    if not paths:
-        return
-    files = [arg for path in paths for arg in ("-f", str(path))]
-    out = kubectl(info, "apply", "--server-side", "--force-conflicts", "--field-manager=cogumi", "-o", "name", *files)
-    crds = [
-        line.strip()
-        for line in out.splitlines()
-        if line.strip().startswith("customresourcedefinition.apiextensions.k8s.io/")
-    ]
-    if crds:
-        wait_established(info, crds)
-
-
-def _established(info: ClusterInfo, crd: str) -> bool:
-    # Only the conditions, not the whole object: large CRDs (KServe's is ~2 MB) would otherwise keep kubectl
-    # busy decoding and printing, competing for CPU with the API server that is establishing them. A filter
-    # expression such as [?(@.type=="Established")] fails outright while a fresh CRD has no conditions yet.
-    raw = kubectl(info, "get", crd, "-o", "jsonpath={.status.conditions}").strip()
-    conditions = (json.loads(raw) if raw else None) or []  # absent or null right after creation
-    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
-
-
-def _pending_crds(info: ClusterInfo, crds: list[str]) -> list[str]:
-    return [crd for crd in crds if not _established(info, crd)]
-
-
-def wait_established(info: ClusterInfo, crds: list[str], timeout: float = 60.0) -> None:
-    """Poll until every CRD (``customresourcedefinition.apiextensions.k8s.io/<name>``) is Established.
-
-    Polls instead of ``kubectl wait``, which fails outright while a fresh CRD has no conditions yet.
-    """
-    deadline = time.monotonic() + timeout
-    while pending := _pending_crds(info, crds):
-        if time.monotonic() > deadline:
-            raise ClusterError(f"CRDs not Established after {timeout:.0f}s: {', '.join(pending)}")
-        time.sleep(0.5)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from cogumi_api.meta import Status
 from cogumi_api.stage import StageInvocation, StageReport
+from cogumi_operator.engine.refs import Referenced
 
 JobState = Literal["Active", "Succeeded", "Failed"]
 
@@ -48,6 +49,8 @@ class Observed:
     """Stage Jobs of this resource by name."""
     results: dict[str, StageReport] = field(default_factory=dict)
     """Reported results by Job name."""
+    references: dict[str, Referenced] = field(default_factory=dict)
+    """Resources of the same namespace this one references, by `Kind/name`."""
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cogumi_api.meta import Artifact, StageStatus, Status
 from cogumi_api.stage import ObjectRef, StageInvocation, StageReport
-from cogumi_operator.engine import conditions, gates
+from cogumi_operator.engine import conditions, gates, refs
 from cogumi_operator.engine.model import Actions, Event, JobRequest, JobView, Observed, Resource, job_name
 from cogumi_operator.plans import Plan, StageStep
 
@@ -52,7 +53,18 @@ def step(res: Resource, plan: Plan, seen: Observed, now: datetime, *, output_roo
         status.gates, status.artifacts, status.phase, status.stage, status.size = [], {}, "Pending", None, None
     status.observed_generation = res.generation
     spec_gates = plan.gates(res.spec)
-    reason, message = _advance(res, plan, steps, seen, now, acts, output_root, result_uri)
+    resolved, waiting, broken = refs.resolve(refs.find(res.raw_spec), seen.references)
+    if status.phase in ("Succeeded", "Failed", "GateFailed"):
+        reason, message = _terminal_reason(status)
+    elif broken:
+        status.phase, reason, message = "Failed", "InvalidReference", "; ".join(broken)
+        acts.events.append(Event("Warning", "InvalidReference", message))
+    elif waiting and not any(s.attempts for s in status.stages):
+        status.phase, reason, message = "Pending", "WaitingForInputs", "waiting for " + ", ".join(waiting)
+    else:
+        params = refs.substitute(res.raw_spec, resolved)
+        res = replace(res, raw_spec=params)
+        reason, message = _advance(res, plan, steps, seen, now, acts, output_root, result_uri, resolved)
 
     status.gates = gates.evaluate(spec_gates, status.stages)
     status.gates_summary = gates.summary(status.gates)
@@ -64,12 +76,11 @@ def step(res: Resource, plan: Plan, seen: Observed, now: datetime, *, output_roo
 
 
 def _advance(res: Resource, plan: Plan, steps: list[StageStep], seen: Observed, now: datetime,
-             acts: Actions, output_root: str, result_uri: Callable[[str], str]) -> tuple[str, str]:
+             acts: Actions, output_root: str, result_uri: Callable[[str], str],
+             referenced: dict[str, Artifact]) -> tuple[str, str]:
     """Move the run along its stages; returns the (reason, message) of the overall state."""
     status = acts.status
-    if status.phase in ("Succeeded", "Failed", "GateFailed"):
-        return _terminal_reason(status)
-    inputs: dict[str, Artifact] = {}
+    inputs: dict[str, Artifact] = dict(referenced)
     retry = res.spec.retry  # type: ignore[attr-defined]
     for stage_step, st in zip(steps, status.stages, strict=True):
         if st.phase in ("Succeeded", "Skipped"):
