@@ -24,9 +24,19 @@ def pvc_claims(value: Any) -> set[str]:
     return set()
 
 
-def owner_reference(res: Resource) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": res.kind, "name": res.name, "uid": res.uid,
+def owner_reference(kind: str, name: str, uid: str) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": kind, "name": name, "uid": uid,
             "controller": True, "blockOwnerDeletion": True}
+
+
+def build_child(manifest: dict[str, Any], parent_kind: str, parent_name: str, parent_uid: str,
+                namespace: str) -> dict[str, Any]:
+    """A Pipeline node's resource, owned by the Pipeline."""
+    meta = manifest["metadata"]
+    meta["namespace"] = namespace
+    meta["labels"] = {**MANAGED_BY, f"{GROUP}/pipeline": parent_name}
+    meta["ownerReferences"] = [owner_reference(parent_kind, parent_name, parent_uid)]
+    return manifest
 
 
 def labels(res: Resource, **extra: str) -> dict[str, str]:
@@ -87,7 +97,7 @@ def build_job(res: Resource, req: JobRequest, settings: Settings) -> dict[str, A
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": req.name, "namespace": res.namespace, "labels": job_labels,
-                     "ownerReferences": [owner_reference(res)]},
+                     "ownerReferences": [owner_reference(res.kind, res.name, res.uid)]},
         "spec": spec,
     }
 

@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from cogumi_api.meta import GROUP, VERSION, Artifact
 from cogumi_api.registry import KINDS
-from cogumi_operator import builders, kube, metrics
+from cogumi_operator import builders, kube, metrics, pipeline_handlers
 from cogumi_operator.engine import Observed, Resource, refs, step
 from cogumi_operator.engine.reconcile import spec_hash
 from cogumi_operator.engine.refs import Referenced
@@ -60,7 +60,9 @@ def results_by_owner(meta: kopf.Meta, spec: kopf.Spec, **_: Any) -> dict[str, An
 def resources_by_name(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, **_: Any) -> dict[Any, Any]:
     """Phase and artifacts of every resource, for references between them (`fromResource`)."""
     artifacts = {k: Artifact.model_validate(v) for k, v in (status.get("artifacts") or {}).items()}
-    return {(meta["namespace"], body["kind"], meta["name"]): Referenced(status.get("phase"), artifacts)}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    seen = Referenced(status.get("phase"), artifacts, status.get("gatesSummary"), ready.get("message", ""))
+    return {(meta["namespace"], body["kind"], meta["name"]): seen}
 
 
 def _references(res: Resource, index: kopf.Index) -> dict[str, Referenced]:
@@ -134,6 +136,7 @@ def _plural(kind: str) -> str:
 
 
 def _register() -> None:
+    pipeline_handlers.register(_SETTINGS.reconcile_interval)
     for info in KINDS:
         if plan_for(info.kind) is None:
             continue

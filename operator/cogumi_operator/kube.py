@@ -78,6 +78,17 @@ def create_job(batch: client.BatchV1Api, manifest: dict[str, Any]) -> bool:
     return True
 
 
+def create_custom(custom: client.CustomObjectsApi, plural: str, manifest: dict[str, Any]) -> bool:
+    """Create one of our resources; False when it exists already (children have fixed names)."""
+    try:
+        custom.create_namespaced_custom_object(GROUP, VERSION, manifest["metadata"]["namespace"], plural, manifest)
+    except ApiException as err:
+        if err.status == 409:
+            return False
+        raise
+    return True
+
+
 def delete_job(batch: client.BatchV1Api, namespace: str, name: str) -> None:
     try:
         batch.delete_namespaced_job(name, namespace, propagation_policy="Background")

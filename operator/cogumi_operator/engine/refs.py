@@ -78,6 +78,9 @@ class Referenced:
 
     phase: str | None
     artifacts: dict[str, Artifact]
+    gates_summary: str | None = None
+    message: str = ""
+    """The Ready condition's message."""
 
 
 def resolve(refs: list[Ref], known: dict[str, Referenced]) -> tuple[dict[str, Artifact], list[str], list[str]]:
