@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cogumi_api.meta import API_VERSION, GROUP, Runtime
@@ -108,3 +109,59 @@ def default_output(settings: Settings, res: Resource) -> str:
     if out:
         return out
     return f"{settings.artifact_root.rstrip('/')}/{res.namespace}/{res.kind.lower()}/{res.name}"
+
+
+SERVER_CONFIG_ENV = "COGUMI_SERVER_CONFIG"
+SERVER_PORT = 8080
+SPEC_HASH_ANNOTATION = f"{GROUP}/spec-hash"
+
+
+def server_command(settings: Settings) -> list[str]:
+    """The predictor container's command (the server image's entrypoint)."""
+    return [settings.python, "-m", "cogumi_workloads", "serve", "--config-env", SERVER_CONFIG_ENV,
+            "--port", str(SERVER_PORT)]
+
+
+def build_inference_service(res: Resource, config: dict[str, Any], digest: str,
+                            settings: Settings) -> dict[str, Any]:
+    """The KServe InferenceService of a ModelDeployment: our server as a custom predictor.
+
+    `config` is the ModelDeployment spec with every reference resolved to a URI; every pvc://
+    claim it names is mounted at /mnt/pvc/<claim>, where the server's URI resolver finds it.
+    """
+    spec = res.spec
+    compute = spec.resources  # type: ignore[attr-defined]
+    requests: dict[str, str] = {"cpu": compute.cpu, "memory": compute.memory}
+    limits: dict[str, str] = {"memory": compute.memory}
+    if compute.gpus:
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(compute.gpus)
+    container: dict[str, Any] = {
+        "name": "kserve-container",
+        "image": spec.image or settings.server_image,  # type: ignore[attr-defined]
+        "command": server_command(settings),
+        "env": [{"name": SERVER_CONFIG_ENV, "value": json.dumps(config, sort_keys=True)},
+                {"name": "COGUMI_PVC_ROOT", "value": PVC_ROOT}],
+        "ports": [{"containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "resources": {"requests": requests, "limits": limits},
+        "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": SERVER_PORT}},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+    predictor: dict[str, Any] = {
+        "minReplicas": spec.replicas.min,  # type: ignore[attr-defined]
+        "maxReplicas": spec.replicas.max,  # type: ignore[attr-defined]
+        "containers": [container],
+    }
+    claims = sorted(pvc_claims(config))
+    if claims:
+        predictor["volumes"] = [{"name": f"pvc-{i}", "persistentVolumeClaim": {"claimName": c, "readOnly": True}}
+                                for i, c in enumerate(claims)]
+        container["volumeMounts"] = [{"name": f"pvc-{i}", "mountPath": f"{PVC_ROOT}/{c}", "readOnly": True}
+                                     for i, c in enumerate(claims)]
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": res.name, "namespace": res.namespace, "labels": labels(res),
+                     "annotations": {SPEC_HASH_ANNOTATION: digest},
+                     "ownerReferences": [owner_reference(res.kind, res.name, res.uid)]},
+        "spec": {"predictor": predictor},
+    }

@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from cogumi_api.meta import GROUP, VERSION, Artifact
 from cogumi_api.registry import KINDS
-from cogumi_operator import builders, kube, metrics, pipeline_handlers
+from cogumi_operator import builders, deployment_handlers, kube, metrics, pipeline_handlers
 from cogumi_operator.engine import Observed, Resource, refs, step
 from cogumi_operator.engine.reconcile import spec_hash
 from cogumi_operator.engine.refs import Referenced
@@ -137,6 +137,7 @@ def _plural(kind: str) -> str:
 
 def _register() -> None:
     pipeline_handlers.register(_SETTINGS.reconcile_interval)
+    deployment_handlers.register(_SETTINGS)
     for info in KINDS:
         if plan_for(info.kind) is None:
             continue

@@ -21,11 +21,16 @@ def set_condition(status: Status, type_: str, state: str, reason: str, message: 
                                        last_transition_time=now, observed_generation=generation))
 
 
-def derive(status: Status, now: datetime, generation: int, reason: str, message: str) -> None:
-    """Set Ready, Progressing, GatesPassed and Degraded from the phase and stages."""
+def derive(status: Status, now: datetime, generation: int, reason: str, message: str,
+           ready: bool | None = None) -> None:
+    """Set Ready, Progressing, GatesPassed and Degraded from the phase and stages.
+
+    `ready` overrides "Ready means Succeeded" for kinds that are ready while running (a serving
+    ModelDeployment)."""
     phase = status.phase
-    done = phase in ("Succeeded", "Failed", "GateFailed")
-    set_condition(status, "Ready", "True" if phase == "Succeeded" else "False",
+    is_ready = phase == "Succeeded" if ready is None else ready
+    done = phase in ("Succeeded", "Failed", "GateFailed") or is_ready
+    set_condition(status, "Ready", "True" if is_ready else "False",
                   "Succeeded" if phase == "Succeeded" else reason, message, now, generation)
     set_condition(status, "Progressing", "False" if done or phase == "Suspended" else "True",
                   reason, message, now, generation)
