@@ -25,6 +25,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from cogumi_operator.localserve import LocalServing
+
 log = logging.getLogger("cogumi.localnode")
 SELECTOR = "app.kubernetes.io/managed-by=cogumi"
 
@@ -152,6 +154,7 @@ def main(state_dir: Path, interval: float = 0.5) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config.load_kube_config()
     node = LocalNode(state_dir, client.BatchV1Api())
+    serving = LocalServing(state_dir, client.CustomObjectsApi())
     stop = False
 
     def _stop(*_: object) -> None:
@@ -164,7 +167,9 @@ def main(state_dir: Path, interval: float = 0.5) -> None:
     while not stop:
         try:
             node.sync()
+            serving.sync()
         except ApiException as err:
             log.warning("API error, retrying: %s %s %s", err.status, err.reason, (err.body or "")[:500])
         time.sleep(interval)
     node.shutdown()
+    serving.shutdown()
