@@ -83,6 +83,16 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.state_dir) if args.state_dir else None, console)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from cogumi_operator.bench import bench_operator
+    from cogumi_operator.devenv import default_state_dir
+
+    state = Path(args.state_dir) if args.state_dir else default_state_dir().with_name("bench")
+    result = bench_operator(args.count, state, console)
+    print(yaml.safe_dump({"operator": result}, sort_keys=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cogumi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="bring up the local control plane and take a sample to Succeeded")
     demo.add_argument("--state-dir")
     demo.set_defaults(func=_demo)
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bench.add_argument("target", choices=["operator"])
+    bench.add_argument("--count", type=int, default=1000)
+    bench.add_argument("--state-dir")
+    bench.set_defaults(func=_bench)
     return parser
 
 

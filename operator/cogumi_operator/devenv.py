@@ -42,7 +42,8 @@ def _wait_http(url: str, what: str, deadline_s: float, log_tail: Callable[[], st
     raise TimeoutError(f"{what} did not become ready at {url} within {deadline_s:.0f}s:\n{log_tail()}")
 
 
-def up(state_dir: Path, progress: Callable[[str], None]) -> cluster.ClusterInfo:
+def up(state_dir: Path, progress: Callable[[str], None], node: bool = True) -> cluster.ClusterInfo:
+    """Start (or reuse) everything; `node=False` leaves Jobs unexecuted (operator benchmarks)."""
     binaries = ensure_binaries(progress)
     progress("starting etcd, kube-apiserver and kube-controller-manager")
     info = cluster.start(state_dir, binaries)
@@ -51,7 +52,7 @@ def up(state_dir: Path, progress: Callable[[str], None]) -> cluster.ClusterInfo:
     procs = ProcessTable(state_dir)
     env_note = {"KUBECONFIG": str(info.kubeconfig)}
     os.environ.update(env_note)
-    if procs.pid("node") is None:
+    if node and procs.pid("node") is None:
         procs.spawn("node", [sys.executable, "-m", "cogumi_operator.cli", "node", "--state-dir", str(state_dir)],
                     cwd=state_dir)
     if procs.pid("operator") is None:
