@@ -14,7 +14,7 @@ from kubernetes import client, config
 from prometheus_client import start_http_server
 
 from cogumi_api.meta import GROUP, VERSION, Artifact
-from cogumi_api.registry import KINDS
+from cogumi_api.registry import BY_KIND, KINDS
 from cogumi_operator import builders, deployment_handlers, kube, metrics, pipeline_handlers
 from cogumi_operator.engine import Observed, Resource, refs, step
 from cogumi_operator.engine.reconcile import spec_hash
@@ -83,7 +83,8 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, jobs_by_owner: kopf.Index, resul
     except kube.InvalidResource as err:
         raise kopf.PermanentError(f"spec does not validate: {err}") from err
     plan = plan_for(kind)
-    assert plan is not None
+    if plan is None:
+        raise kopf.PermanentError(f"{kind} has no stage plan")
     if res.status.phase in ("Succeeded", "Failed", "GateFailed") and res.status.spec_hash is not None:
         if spec_hash(res.raw_spec) == res.status.spec_hash:
             _track(kind, res.namespace, res.name, res.status.phase)
@@ -102,7 +103,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, jobs_by_owner: kopf.Index, resul
             metrics.JOBS_CREATED.labels(kind, req.stage).inc()
     if acts.status == res.status:
         return
-    if not kube.write_status(memo.custom, raw, _plural(kind), acts.status):
+    if not kube.write_status(memo.custom, raw, BY_KIND[kind].plural, acts.status):
         logger.debug("status write conflicted; the next tick retries from a fresh read")
         return
     metrics.RECONCILES.labels(kind).inc()
@@ -129,10 +130,6 @@ def _track(kind: str, namespace: str, name: str, phase: str) -> None:
         metrics.PHASE.labels(kind, old).dec()
     metrics.PHASE.labels(kind, phase).inc()
     _PHASES[key] = phase
-
-
-def _plural(kind: str) -> str:
-    return next(k.plural for k in KINDS if k.kind == kind)
 
 
 def _register() -> None:
