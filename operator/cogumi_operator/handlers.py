@@ -32,6 +32,7 @@ def operator_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: l
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.posting.level = logging.WARNING  # kopf's own log lines are not Events; ours are posted explicitly
     settings.execution.max_workers = 8
+    settings.scanning.disabled = not _SETTINGS.kopf_scanning
     # A timer ticks every few seconds per resource: its "succeeded" lines would drown the log.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     try:

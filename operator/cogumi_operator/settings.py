@@ -28,6 +28,9 @@ class Settings(BaseModel):
     metrics_port: int = 9090
     python: str = "python"
     """Interpreter named in Job commands (the workload image's)."""
+    kopf_scanning: bool = True
+    """Let kopf watch namespaces and CRDs at run time. The Helm chart's namespaced mode turns it off: it
+    grants no cluster-wide reads, and kopf would retry those forbidden requests for a minute at start."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -135,13 +135,16 @@ def test_retryable_failure_is_retried_then_failed_with_the_reason(kube: Kube):
     assert kube.jobs() == ["slow-ingest-1", "slow-ingest-2"]
 
 
-def test_permanent_failure_is_not_retried(kube: Kube):
-    kube.create({"apiVersion": "cogumi.ai/v1alpha1", "kind": "CompressionRun", "metadata": {"name": "noimpl"},
-                 "spec": {"model": {"uri": "file:///nowhere"}, "stages": ["calibrate"]}})
-    status = kube.wait_phase("compressionruns", "noimpl", ("Succeeded", "Failed", "GateFailed"))["status"]
+def test_permanent_failure_is_not_retried(kube: Kube, tmp_path: Path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"prompt": "fine", "answer": "1"}\nthis line is not JSON\n')
+    kube.create({"apiVersion": "cogumi.ai/v1alpha1", "kind": "Dataset", "metadata": {"name": "badjson"},
+                 "spec": {"sources": [{"uri": broken.as_uri()}]}})
+    status = kube.wait_phase("datasets", "badjson", ("Succeeded", "Failed", "GateFailed"))["status"]
     assert status["phase"] == "Failed" and status["stages"][0]["attempts"] == 1
-    assert "not implemented" in status["stages"][0]["message"]
-    assert kube.jobs() == ["noimpl-calibrate-1"]
+    assert "broken.jsonl:2: not valid JSON" in status["stages"][0]["message"]
+    assert "permanent" in next(c for c in status["conditions"] if c["type"] == "Ready")["message"]
+    assert kube.jobs() == ["badjson-ingest-1"]
 
 
 def test_killed_operator_restarts_without_duplicate_jobs_or_lost_results(kube: Kube, cluster: ClusterInfo):
@@ -152,7 +155,7 @@ def test_killed_operator_restarts_without_duplicate_jobs_or_lost_results(kube: K
     eventually(lambda: procs.pid("operator") is None, 10, "the operator to die")
     time.sleep(3)  # stages finish while no operator runs; their results must not be lost
     devenv.up(Path(cluster.state_dir), print)
-    status = kube.wait_phase("datasets", "restart", ("Succeeded", "Failed", "GateFailed"), timeout=180)["status"]
+    status = kube.wait_phase("datasets", "restart", ("Succeeded", "Failed", "GateFailed"), timeout=400)["status"]
     assert status["phase"] == "Succeeded", status
     assert [s["attempts"] for s in status["stages"]] == [1, 1, 1, 1]
     expected = [f"restart-{s}-1" for s in ("dedup", "filter", "ingest", "split")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from clusterkit import Kube, eventually
 
@@ -32,16 +34,17 @@ def test_pipeline_creates_children_in_order_and_mirrors_them(kube: Kube):
     assert "pipeline.cogumi.ai/pl" in table and "dataset.cogumi.ai/pl-second" in table
 
 
-def test_a_failed_node_stops_the_pipeline(kube: Kube):
+def test_a_failed_node_stops_the_pipeline(kube: Kube, tmp_path: Path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("not JSON\n")
     kube.create({"apiVersion": "cogumi.ai/v1alpha1", "kind": "Pipeline", "metadata": {"name": "bad"},
                  "spec": {"nodes": [
-                     {"name": "calib", "kind": "CompressionRun",
-                      "spec": {"model": {"uri": "file:///nowhere"}, "stages": ["calibrate"]}},
+                     {"name": "calib", "kind": "Dataset", "spec": {"sources": [{"uri": broken.as_uri()}]}},
                      {"name": "after", "kind": "Dataset", "dependsOn": ["calib"], "spec": DATA}]}})
     status = kube.wait_phase("pipelines", "bad", ("Succeeded", "Failed"), timeout=120)["status"]
     assert status["phase"] == "Failed"
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
-    assert ready["reason"] == "NodeFailed" and "node calib (CompressionRun) Failed" in ready["message"]
+    assert ready["reason"] == "NodeFailed" and "node calib (Dataset) Failed" in ready["message"]
     assert [s["phase"] for s in status["stages"]] == ["Failed", "Pending"]
     with pytest.raises(Exception, match="NotFound"):
         kube.get("datasets", "bad-after")

@@ -1,5 +1,6 @@
-"""One local control plane (etcd + kube-apiserver + kube-controller-manager + operator + local node)
-for the whole session, and a fresh namespace per test."""
+"""Fixtures shared by every test folder: one local control plane (etcd + kube-apiserver +
+kube-controller-manager + operator + local node) for the whole session, started only when a test asks
+for it (tests/integration, tests/delivery), and a fresh namespace per test."""
 
 from __future__ import annotations
 
