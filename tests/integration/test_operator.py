@@ -71,8 +71,10 @@ def test_dataset_reaches_succeeded_through_real_jobs(kube: Kube):
     obj = kube.wait_phase("datasets", "data", ("Succeeded", "Failed", "GateFailed"))
     status = obj["status"]
     assert status["phase"] == "Succeeded", status
+    retries = kube.kubectl("get", "events", "--field-selector", "reason=StageRetrying")
     assert [(s["name"], s["phase"], s["attempts"]) for s in status["stages"]] == [
-        ("ingest", "Succeeded", 1), ("dedup", "Succeeded", 1), ("filter", "Succeeded", 1), ("split", "Succeeded", 1)]
+        ("ingest", "Succeeded", 1), ("dedup", "Succeeded", 1), ("filter", "Succeeded", 1), ("split", "Succeeded", 1)
+    ], retries
     split = status["stages"][3]
     ingest = status["stages"][0]["metrics"]["records"]
     assert split["metrics"]["train"] + split["metrics"]["validation"] + split["metrics"]["test"] \

@@ -124,6 +124,9 @@ def _advance(res: Resource, plan: Plan, steps: list[StageStep], seen: Observed, 
         if retryable and st.attempts < retry.max_attempts:
             finished = (job.completion_time if job else None) or now
             due = finished + timedelta(seconds=retry.backoff_seconds * 2 ** (st.attempts - 1))
+            if st.phase != "Retrying":  # first sight of this attempt's failure
+                acts.events.append(Event("Warning", "StageRetrying",
+                                         f"stage {st.name} attempt {st.attempts} failed: {why}"))
             if now < due:
                 st.phase, status.phase = "Retrying", "Running"
                 acts.requeue_after = (due - now).total_seconds()
