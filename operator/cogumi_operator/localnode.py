@@ -95,9 +95,13 @@ class LocalNode:
         argv = list(container.command or []) + list(container.args or [])
         started = _now()
         self._patch(meta.namespace, meta.name, {"startTime": started, "active": 1, "ready": 1})
-        with open(logfile, "ab") as out:
-            proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+        try:
+            with open(logfile, "ab") as out:
+                proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        except OSError as err:  # like a container whose command does not exist
+            self._finish(meta.namespace, meta.name, started, False, "StartError", f"cannot start {argv[:1]}: {err}")
+            return
         deadline = spec.active_deadline_seconds
         self.running[meta.uid] = Running(meta.namespace, meta.name, meta.uid, proc, datetime.now(UTC),
                                          time.monotonic() + deadline if deadline else None)
@@ -117,19 +121,21 @@ class LocalNode:
         handled = set(self.running)  # the listing predates this pass's status writes for these
         for uid, run in list(self.running.items()):
             started = run.started.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # A run leaves `running` only after its final status is written: if the write fails
+            # (API error under load), the next pass writes it again instead of calling it lost.
             if uid not in live:
                 log.info("job %s/%s deleted: stopping its process", run.namespace, run.name)
                 self._kill(run)
                 del self.running[uid]
             elif run.deadline is not None and time.monotonic() > run.deadline:
                 self._kill(run)
-                del self.running[uid]
                 self._finish(run.namespace, run.name, started, False, "DeadlineExceeded",
                              "Job was active longer than specified deadline")
-            elif (code := run.proc.poll()) is not None:
                 del self.running[uid]
+            elif (code := run.proc.poll()) is not None:
                 self._finish(run.namespace, run.name, started, code == 0,
                              "BackoffLimitExceeded", f"container exited with code {code}")
+                del self.running[uid]
         for uid, job in live.items():
             status = job.status
             finished = any(c.type in ("Complete", "Failed") and c.status == "True" for c in status.conditions or [])
