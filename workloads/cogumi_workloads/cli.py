@@ -8,6 +8,12 @@
     Verifies and unpacks a ``compressionrun.pack`` artifact (exit 2 when it is corrupt).
 ``python -m cogumi_workloads list``
     Prints the implemented stage ids, one a line.
+``python -m cogumi_workloads models (pull|list|path) ...``
+    The builtin models in the local cache (see :mod:`cogumi_workloads.models_cli`).
+``python -m cogumi_workloads tasks (list|show|export|evaluate|baseline) ...``
+    The eight domain task suites (see :mod:`cogumi_workloads.tasks.cli`).
+``python -m cogumi_workloads serve (--config-env VARNAME | --config PATH) [--port 8080] ...``
+    Serves a ModelDeployment: KServe v1/v2 + OpenAI routes + UI (see :mod:`cogumi_workloads.serve`).
 """
 
 from __future__ import annotations
@@ -71,6 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list()
     if args and args[0] == "unpack":
         return _unpack(args[1:])
+    if args and args[0] == "serve":
+        from cogumi_workloads.serve.main import main as serve
+
+        return serve(args[1:])
+    if args and args[0] == "models":
+        from cogumi_workloads.models_cli import main as models_main
+
+        return models_main(args[1:])
+    if args and args[0] == "tasks":
+        from cogumi_workloads.tasks.cli import main as tasks_main
+
+        return tasks_main(args[1:])
     ns = _stage_parser().parse_args(args)
     from cogumi_workloads.runtime.runner import run_stage
 

@@ -38,6 +38,8 @@ class StageContext(Generic[SpecT]):
     """Local paths of the verified input artifacts, by name."""
     metrics: dict[str, float] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    message: str = ""
+    """A one-line summary for the stage's status message (default: "<stage> succeeded")."""
 
     @property
     def output_uri(self) -> str:

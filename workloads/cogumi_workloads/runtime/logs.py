@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import deque
@@ -85,3 +86,13 @@ def progress(items: Iterable[T], logger: JsonLogger, desc: str, total: int | Non
         if done % step == 0 or now - last >= 30:
             last = now
             logger.info("progress", task=desc, done=done, total=total)
+
+
+def quiet_library_progress() -> None:
+    """Keep third-party tqdm bars (transformers, datasets) off a non-interactive stderr.
+
+    Call it before those libraries are imported: tqdm reads ``TQDM_DISABLE`` at import time.
+    """
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

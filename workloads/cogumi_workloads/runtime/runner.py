@@ -94,7 +94,7 @@ def execute(stage_id: str, invocation: StageInvocation, log: JsonLogger) -> int:
         try:
             stage, ctx = _prepare(stage_id, invocation, log, Path(work))
             stage.run(ctx)
-            message = f"{stage_id} succeeded"
+            message = ctx.message or f"{stage_id} succeeded"
             log.info("stage succeeded", metrics=ctx.metrics)
         except PermanentError as exc:
             code, message, retryable = EXIT_PERMANENT, str(exc), False

