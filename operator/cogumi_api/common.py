@@ -63,3 +63,7 @@ class Teacher(ApiModel):
     budget: float | None = Field(default=None, ge=0)
     """Spend cap for this tier in the same currency as the price; unlimited when unset."""
     max_tokens: int = Field(default=512, ge=1)
+    samples: int = Field(default=1, ge=1, le=16)
+    """Attempts per item at this tier; each is checked and the first verified answer is kept (rejection
+    sampling). Attempts after the first only differ when `temperature` is above 0."""
+    temperature: float = Field(default=0.0, ge=0, le=2)

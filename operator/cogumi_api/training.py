@@ -104,3 +104,5 @@ class MetaLearningSpec(Common):
     meta_learning_rate: float = Field(default=0.1, gt=0)
     lora: Lora = Field(default_factory=lambda: Lora(rank=16))
     few_shot: FewShot = Field(default_factory=FewShot)
+    held_out_per_domain: int = Field(default=50, ge=1)
+    """Held-out tasks per domain (from its test split) that the gate scores with and without few-shot examples."""

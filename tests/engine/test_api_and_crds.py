@@ -21,9 +21,20 @@ def test_generated_crds_match_the_committed_files():
 
 
 def test_one_sample_per_kind_and_modifier_math_among_them():
-    kinds = {yaml.safe_load(p.read_text())["kind"] for p in SAMPLES}
-    assert kinds == {k.kind for k in KINDS if k.has_status}
+    kinds = [yaml.safe_load(p.read_text())["kind"] for p in SAMPLES]
+    assert set(kinds) == {k.kind for k in KINDS if k.has_status}
+    repeated = {k for k in kinds if kinds.count(k) > 1}
+    assert repeated <= {"ModifierTraining"}, f"only ModifierTraining may have several samples: {repeated}"
     assert (REPO / "crds" / "examples" / "modifier-math.yaml") in SAMPLES
+
+
+def test_one_modifier_sample_per_domain():
+    from cogumi_api.common import DOMAINS
+
+    modifiers = {p.name: yaml.safe_load(p.read_text()) for p in SAMPLES if p.name.startswith("modifier-")}
+    assert sorted(doc["spec"]["domain"] for doc in modifiers.values()) == sorted(DOMAINS)
+    for name, doc in modifiers.items():
+        assert name == f"modifier-{doc['spec']['domain']}.yaml" and doc["kind"] == "ModifierTraining"
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)

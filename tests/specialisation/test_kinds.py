@@ -1,0 +1,111 @@
+"""Each specialisation kind end to end through `cogumi run` on the tiny random Llama with tiny data.
+
+The tiny model's output is noise, so these check the plumbing, artifacts and status, not quality
+(docs/specialisation.md has the measurements on SmolLM2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from cogumi_api.common import DEFAULT_RANK
+
+from .helpers import artifact_path, cogumi_run, manifest, stage, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def _split_folder(root: Path) -> Path:
+    rows = [{"id": f"r{i}", "prompt": f"What is {i} + {i}?", "answer": str(2 * i), "domain": "math", "source": "t"}
+            for i in range(12)]
+    write_jsonl(root / "train.jsonl", rows[:8])
+    write_jsonl(root / "validation.jsonl", rows[8:])
+    write_jsonl(root / "test.jsonl", [])
+    return root
+
+
+def test_basetraining_trains_lora_on_cpu_and_merges_a_full_model(tmp_path: Path, tiny_llama: str) -> None:
+    data = _split_folder(tmp_path / "data")
+    code, status, out = cogumi_run(manifest("BaseTraining", "base", {
+        "baseModel": {"uri": tiny_llama}, "data": {"uri": data.as_uri()}, "method": "qlora",
+        "lora": {"rank": 4}, "training": {"maxSteps": 3, "batchSize": 4, "maxSeqLength": 64}}), tmp_path / "run")
+    assert code == 0 and status["phase"] == "Succeeded", out
+    assert [s["name"] for s in status["stages"]] == ["train", "merge"]
+    train = stage(status, "train")
+    m = train["metrics"]
+    assert m["quantized4bit"] == 0 and "CPU" in train["message"] and "QLoRA" in train["message"]
+    assert m["steps"] == 3 and m["lossFirst"] > 0 and m["lossLast"] > 0 and m["examples"] == 8
+    assert m["validationN"] == 4 and 0 <= m["validationAccuracy"] <= 1
+    assert m["validationCiLow"] <= m["validationAccuracy"] <= m["validationCiHigh"]
+    losses = json.loads((artifact_path(status, "adapter") / "training.json").read_text())["losses"]
+    assert len(losses) == 3 and losses[0] == pytest.approx(m["lossFirst"], abs=1e-4)
+    model = artifact_path(status, "model")
+    assert (model / "config.json").is_file() and (model / "tokenizer.json").is_file()
+    with safe_open(str(model / "model.safetensors"), "pt") as weights:
+        assert not any("lora" in key for key in weights.keys())
+    assert stage(status, "merge")["metrics"]["mergeMaxLogitDiff"] < 1e-3
+    assert status["size"] and status["artifacts"]["model"]["sha256"]
+
+
+def test_failureanalysis_clusters_and_labels_the_failures(tmp_path: Path, tiny_llama: str) -> None:
+    code, status, out = cogumi_run(manifest("FailureAnalysis", "fa", {
+        "model": {"uri": tiny_llama}, "suites": ["creative", "finance"], "samplesPerSuite": 5,
+        "clusters": {"kMin": 2, "kMax": 4}}), tmp_path / "run")
+    assert code == 0 and status["phase"] == "Succeeded", out
+    evaluate = stage(status, "evaluate")["metrics"]
+    assert evaluate["n.creative"] == 5 and evaluate["n.finance"] == 5
+    failures = int(evaluate["failureCount"])
+    assert failures == 10 - round(5 * evaluate["accuracy.creative"]) - round(5 * evaluate["accuracy.finance"])
+    cluster = stage(status, "cluster")["metrics"]
+    assert 2 <= cluster["clusters"] <= 4 and -1 <= cluster["silhouette"] <= 1
+    label = stage(status, "label")["metrics"]
+    assert label["failureCount"] == failures and label["termLabels"] == cluster["clusters"]
+    folder = artifact_path(status, "failures")
+    rows = [json.loads(line) for line in (folder / "failures.jsonl").read_text().splitlines()]
+    summary = json.loads((folder / "clusters.json").read_text())
+    assert len(rows) == failures and {r["label"] for r in rows} == {c["label"] for c in summary["clusters"]}
+    assert sum(c["size"] for c in summary["clusters"]) == failures
+
+
+def test_modifiertraining_through_cogumi_run_without_teachers(tmp_path: Path, tiny_llama: str) -> None:
+    code, status, out = cogumi_run(manifest("ModifierTraining", "mod", {
+        "domain": "creative", "baseModel": {"uri": tiny_llama}, "samples": 4,
+        "training": {"maxSteps": 2, "batchSize": 4, "maxSeqLength": 96}, "compression": {"method": "svd"}}),
+        tmp_path / "run")
+    assert [s["name"] for s in status["stages"]] == ["baseline", "teach", "train", "compress", "gate"], out
+    assert all(s["phase"] == "Succeeded" for s in status["stages"]), out
+    gate = stage(status, "gate")["metrics"]
+    assert gate["n"] == 4 and gate["gainOverBase"] == pytest.approx(gate["modifierAccuracy"] - gate["baseAccuracy"])
+    # the kind's default gate decides the phase: a random model rarely gains
+    assert status["phase"] == ("Succeeded" if gate["gainOverBase"] > 0 else "GateFailed")
+    assert (code == 0) == (status["phase"] == "Succeeded")
+    assert status["gates"][0]["metric"] == "gate.gainOverBase"
+    teach = stage(status, "teach")["metrics"]
+    assert teach["referenceAnswers"] == stage(status, "baseline")["metrics"]["failures"] == teach["accepted"]
+    train = stage(status, "train")["metrics"]
+    assert train["rank"] == DEFAULT_RANK["creative"] and train["quantized4bit"] == 0
+    compress = stage(status, "compress")["metrics"]
+    assert compress["rankAfter"] == DEFAULT_RANK["creative"] // 2 and compress["bytesAfter"] < compress["bytesBefore"]
+    assert "accuracyDelta" in compress and compress["n"] == 4
+    config = json.loads((artifact_path(status, "adapter") / "adapter_config.json").read_text())
+    assert config["r"] == DEFAULT_RANK["creative"] // 2
+
+
+def test_metalearning_meta_trains_builds_the_store_and_gates_few_shot(tmp_path: Path, tiny_llama: str) -> None:
+    code, status, out = cogumi_run(manifest("MetaLearning", "meta", {
+        "baseModel": {"uri": tiny_llama}, "domains": ["creative", "finance"], "algorithm": "fomaml",
+        "metaSteps": 2, "innerSteps": 1, "heldOutPerDomain": 3, "lora": {"rank": 4},
+        "fewShot": {"k": 2, "storeSize": 6}, "gates": []}), tmp_path / "run")
+    assert code == 0 and status["phase"] == "Succeeded", out
+    meta = stage(status, "meta-train")["metrics"]
+    assert meta["metaSteps"] == 2 and meta["heldOutLossBefore"] > 0 and meta["heldOutLossAfter"] > 0
+    assert stage(status, "fewshot-store")["metrics"]["examples"] == 6
+    gate = stage(status, "gate")["metrics"]
+    assert gate["n"] == 6 and gate["fewShotGain"] == pytest.approx(gate["fewShotAccuracy"] - gate["plainAccuracy"])
+    report = json.loads((artifact_path(status, "gate") / "report.json").read_text())
+    assert {c: sorted(r) for c, r in report.items()} == {c: ["creative", "finance"] for c in
+                                                         ("plain", "baseFewShot", "fewShot")}
+    assert all(r["n"] == 3 for by_domain in report.values() for r in by_domain.values())

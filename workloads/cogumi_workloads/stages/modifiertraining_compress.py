@@ -1,0 +1,62 @@
+"""``modifiertraining.compress``: compress the adapter and measure what it costs.
+
+``spec.compression.method``: ``svd`` (rank reduction to ``targetRank``, half the trained rank when
+unset), ``int8`` (per-row int8) or ``none`` — see :mod:`cogumi_workloads.training.adapters`.
+Measured: the adapter's weight bytes before and after, and the accuracy of base+adapter before
+and after compression on the domain's validation split (at most ``spec.samples`` items), with
+the shared evaluation function.
+
+Reads ``trained-adapter``; writes artifact ``adapter`` (the compressed adapter). Metrics:
+bytesBefore, bytesAfter, ratio (before / after), rankBefore/rankAfter (svd), accuracyBefore,
+accuracyAfter, accuracyDelta (after − before), n.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cogumi_api.training import ModifierTrainingSpec
+from cogumi_workloads.runtime.context import StageContext
+from cogumi_workloads.runtime.uris import atomic_dir
+from cogumi_workloads.tasks.evaluate import evaluate
+from cogumi_workloads.tasks.registry import get_suite
+from cogumi_workloads.training import adapters
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, load_for_eval, model_path
+
+OUTPUT = "adapter"
+
+
+def weight_bytes(folder: Path) -> int:
+    return sum((folder / name).stat().st_size for name in (adapters.WEIGHTS, adapters.INT8_WEIGHTS)
+               if (folder / name).is_file())
+
+
+def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
+    from peft import PeftModel
+
+    spec = ctx.spec
+    _, trained = ctx.input("trained-adapter")
+    cfg = spec.compression
+    with atomic_dir(ctx.output_path(OUTPUT)) as folder:
+        shape = adapters.compress(trained, folder, cfg.method, cfg.target_rank)
+    compressed = ctx.output_path(OUTPUT)
+    before, after = weight_bytes(trained), weight_bytes(compressed)
+    suite = get_suite(spec.domain)
+    items = suite.split("validation", spec.samples)
+    lm = load_for_eval(model_path(ctx, spec.base_model, "spec.baseModel"), "base+adapter")
+    lm.model = PeftModel.from_pretrained(lm.model, str(trained), adapter_name="trained", is_trainable=False)
+    acc_before = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    lm.model.load_adapter(str(adapters.materialise(compressed, ctx.workdir / "dequantised")),
+                          adapter_name="compressed", is_trainable=False)
+    lm.model.set_adapter("compressed")
+    lm.name = "base+compressed adapter"
+    acc_after = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    ctx.metrics.update({f: float(v) for f, v in shape.items()})
+    ctx.metrics.update({
+        "bytesBefore": float(before), "bytesAfter": float(after), "ratio": round(before / after, 4) if after else 0.0,
+        "accuracyBefore": acc_before.accuracy, "accuracyAfter": acc_after.accuracy,
+        "accuracyDelta": acc_after.accuracy - acc_before.accuracy, "n": float(acc_after.n),
+    })
+    ctx.message = (f"{cfg.method}: {before / 1e6:.2f} MB → {after / 1e6:.2f} MB; validation accuracy "
+                   f"{acc_before.accuracy:.1%} → {acc_after.accuracy:.1%} (n={acc_after.n})")
+    ctx.publish("adapter", OUTPUT)

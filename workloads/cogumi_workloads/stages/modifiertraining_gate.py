@@ -1,0 +1,46 @@
+"""``modifiertraining.gate``: the modifier against the base on the domain's held-out test split.
+
+Both are scored by the shared evaluation function on the same test items (at most
+``spec.samples``); the modifier is the base with the compressed ``adapter`` attached. The kind's
+default gate is ``gate.gainOverBase > 0``.
+
+Writes artifact ``gate`` (``report.json`` with every completion). Metrics: baseAccuracy,
+modifierAccuracy, gainOverBase (modifier − base), n, baseCiLow/High, modifierCiLow/High (Wilson 95 %).
+"""
+
+from __future__ import annotations
+
+from cogumi_api.training import ModifierTrainingSpec
+from cogumi_workloads.runtime.context import StageContext
+from cogumi_workloads.tasks.evaluate import evaluate
+from cogumi_workloads.tasks.registry import get_suite
+from cogumi_workloads.training.adapters import materialise
+from cogumi_workloads.training.files import write_json
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, attach_adapter, load_for_eval, model_path
+
+OUTPUT = "gate"
+
+
+def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
+    spec = ctx.spec
+    _, adapter = ctx.input("adapter")
+    suite = get_suite(spec.domain)
+    items = suite.split("test", spec.samples)
+    lm = load_for_eval(model_path(ctx, spec.base_model, "spec.baseModel"), "base")
+    base = evaluate(lm, suite, split="test", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    lm.model = attach_adapter(lm.model, materialise(adapter, ctx.workdir / "dequantised"))
+    lm.name = f"base+{spec.domain} modifier"
+    modifier = evaluate(lm, suite, split="test", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    folder = ctx.output_path(OUTPUT)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "report.json", {"base": base.model_dump(), "modifier": modifier.model_dump()})
+    gain = modifier.accuracy - base.accuracy
+    ctx.metrics.update({
+        "baseAccuracy": base.accuracy, "modifierAccuracy": modifier.accuracy, "gainOverBase": gain,
+        "n": float(base.n), "baseCiLow": base.ci_low, "baseCiHigh": base.ci_high,
+        "modifierCiLow": modifier.ci_low, "modifierCiHigh": modifier.ci_high,
+    })
+    verdict = "beats" if gain > 0 else "does not beat"
+    ctx.message = (f"{spec.domain} modifier {modifier.accuracy:.1%} vs base {base.accuracy:.1%} on {base.n} test "
+                   f"tasks: it {verdict} the base")
+    ctx.publish("gate", OUTPUT)

@@ -1,0 +1,152 @@
+"""``python -m cogumi_workloads.training.measure``: the specialisation measurements, end to end.
+
+Starts two real teacher servers on SmolLM2-135M-Instruct (tier 1: greedy, free; tier 2: sampled,
+priced and capped, behind an API key — llama-cpp-python's server on the GGUF when installed,
+otherwise the project's server on the HF folder), runs one ModifierTraining per domain and one
+MetaLearning through ``cogumi run`` (the same engine and stage CLIs as the operator), and writes
+the markdown report (:mod:`cogumi_workloads.training.report`) from the resulting statuses.
+
+    python -m cogumi_workloads.training.measure --out docs/specialisation.md --workdir .cogumi/measure \\
+        [--domains math automation reasoning code] [--samples 16] [--steps 8] [--held-out 8] [--meta-steps 6]
+
+Every size is a flag so a GPU machine can run the same command with larger numbers. On a shared CPU
+set ``OMP_NUM_THREADS=1``: two spinning OpenMP threads per process ran several times slower here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cogumi_workloads.training import teacherservers
+from cogumi_workloads.training.report import render
+from cogumi_workloads.training.teachers import api_key_env
+
+BASE = "builtin://smollm2-135m-instruct"
+TIER2_KEY = "sk-local-measure"  # a local server's key, passed the way a Job receives a Secret's
+
+
+def cogumi() -> str:
+    return str(Path(sys.executable).with_name("cogumi"))
+
+
+def run_resource(doc: dict[str, Any], workdir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """``cogumi run`` one manifest; returns the printed status with the wall time."""
+    manifest = workdir / f"{doc['metadata']['name']}.yaml"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(yaml.safe_dump(doc, sort_keys=False))
+    start = time.monotonic()
+    proc = subprocess.run([cogumi(), "run", "-f", str(manifest), "--workdir", str(workdir / doc["metadata"]["name"])],
+                          capture_output=True, text=True, env=env, check=False)
+    seconds = time.monotonic() - start
+    (workdir / f"{doc['metadata']['name']}.out").write_text(proc.stdout + proc.stderr)
+    found = re.search(r"^status:", proc.stdout, re.MULTILINE)
+    status = yaml.safe_load(proc.stdout[found.start():])["status"] if found else {"phase": "NoStatus"}
+    return {"name": doc["metadata"]["name"], "kind": doc["kind"], "spec": doc["spec"], "seconds": round(seconds, 1),
+            "status": status}
+
+
+def teachers(tier1: teacherservers.TeacherServer, tier2: teacherservers.TeacherServer,
+             ns: argparse.Namespace) -> list[dict[str, Any]]:
+    return [
+        {"name": "tier1-local", "url": tier1.url, "model": tier1.model, "pricePer1kTokens": 0,
+         "maxTokens": ns.teacher_tokens},
+        {"name": "tier2-sampled", "url": tier2.url, "model": tier2.model, "pricePer1kTokens": ns.tier2_price,
+         "budget": ns.tier2_budget, "maxTokens": ns.teacher_tokens, "samples": ns.tier2_samples,
+         "temperature": 0.7, "apiKeySecret": {"name": "teacher-keys", "key": "tier2"}},
+    ]
+
+
+def modifier(domain: str, tiers: list[dict[str, Any]], ns: argparse.Namespace) -> dict[str, Any]:
+    return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "ModifierTraining", "metadata": {"name": f"modifier-{domain}"},
+            "spec": {"domain": domain, "baseModel": {"uri": ns.base}, "samples": ns.samples, "teachers": tiers,
+                     "training": {"maxSteps": ns.steps, "batchSize": ns.batch_size, "maxSeqLength": 384,
+                                  "learningRate": ns.learning_rate},
+                     "compression": {"method": "svd"}}}
+
+
+def meta(ns: argparse.Namespace) -> dict[str, Any]:
+    return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "MetaLearning", "metadata": {"name": "meta"},
+            "spec": {"baseModel": {"uri": ns.base}, "domains": list(ns.meta_domains), "algorithm": "reptile",
+                     "metaSteps": ns.meta_steps, "innerSteps": 2, "innerLearningRate": 1e-4,
+                     "metaLearningRate": 0.5, "lora": {"rank": 16}, "fewShot": {"k": 3, "storeSize": 64},
+                     "heldOutPerDomain": ns.held_out}}
+
+
+def machine() -> dict[str, Any]:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "loadAverage": round(load, 2) if load is not None else None,
+            "threads": os.environ.get("OMP_NUM_THREADS", "default")}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cogumi_workloads.training.measure", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("docs/specialisation.md"))
+    p.add_argument("--workdir", type=Path, default=Path(".cogumi/measure"))
+    p.add_argument("--domains", nargs="+", default=["math", "automation", "reasoning", "code"])
+    p.add_argument("--meta-domains", nargs="+", default=["math", "automation", "finance", "reasoning"])
+    p.add_argument("--base", default=BASE, help="the student model (any HF folder URI)")
+    p.add_argument("--samples", type=int, default=16, help="ModifierTraining.spec.samples")
+    p.add_argument("--steps", type=int, default=8, help="LoRA steps per modifier")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--learning-rate", type=float, default=2e-4)
+    p.add_argument("--teacher-tokens", type=int, default=256, help="maxTokens of each teacher tier")
+    p.add_argument("--tier2-price", type=float, default=0.002)
+    p.add_argument("--tier2-budget", type=float, default=0.05)
+    p.add_argument("--tier2-samples", type=int, default=4)
+    p.add_argument("--meta-steps", type=int, default=6)
+    p.add_argument("--held-out", type=int, default=8, help="MetaLearning.spec.heldOutPerDomain")
+    p.add_argument("--server", choices=["auto", "llama-cpp", "cogumi"], default="auto")
+    p.add_argument("--skip-meta", action="store_true")
+    p.add_argument("--render-only", action="store_true", help="rewrite --out from WORKDIR/results.json")
+    ns = p.parse_args(argv)
+    if ns.render_only:
+        ns.out.write_text(render(json.loads((ns.workdir / "results.json").read_text())))
+        return 0
+    kind = ns.server if ns.server != "auto" else ("llama-cpp" if teacherservers.llama_cpp_available() else "cogumi")
+    ns.workdir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    tier1 = teacherservers.start(kind, ns.workdir / "servers")
+    try:
+        tier2 = teacherservers.start(kind, ns.workdir / "servers", api_key=TIER2_KEY if kind == "llama-cpp" else None)
+    except BaseException:
+        tier1.stop()
+        raise
+    env = {**os.environ, api_key_env("tier2-sampled"): TIER2_KEY}
+    runs = []
+    try:
+        tiers = teachers(tier1, tier2, ns)
+        for domain in ns.domains:
+            runs.append(run_resource(modifier(domain, tiers, ns), ns.workdir, env))
+            print(f"{domain}: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s", flush=True)
+    finally:
+        tier1.stop()
+        tier2.stop()
+    if not ns.skip_meta:
+        runs.append(run_resource(meta(ns), ns.workdir, env))
+        print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s", flush=True)
+    command = "python -m cogumi_workloads.training.measure " + " ".join(argv if argv is not None else sys.argv[1:])
+    results = {"machine": machine(), "teacherServer": kind, "command": command.strip(), "runs": runs,
+               "seconds": round(time.monotonic() - started, 1)}
+    (ns.workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    ns.out.write_text(render(results))
+    print(f"wrote {ns.out} ({results['seconds'] / 60:.0f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
