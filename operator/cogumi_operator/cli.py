@@ -77,6 +77,26 @@ def _node(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    """Runs the workloads' own command in a child process: the operator never imports the workloads."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "cogumi_workloads", "models", args.action]
+    if args.action == "pull":
+        argv += [item for name in args.only or [] for item in ("--only", name)]
+        argv += ["--verify"] if args.verify else []
+    elif args.action == "path":
+        if not args.name:
+            console.print("[red]cogumi models path needs a model name[/]")
+            return 2
+        argv.append(args.name)
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except OSError as exc:
+        console.print(f"[red]cannot run {' '.join(argv[:3])}: {exc}[/]")
+        return 2
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cogumi_operator.demo import run_demo
 
@@ -113,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     node = sub.add_parser("node", help="the local node (started by `cogumi dev up`)")
     node.add_argument("--state-dir", required=True)
     node.set_defaults(func=_node)
+    models = sub.add_parser("models", help="builtin models (SmolLM2, MiniLM, tiny-llama) in the local cache")
+    models.add_argument("action", choices=["pull", "list", "path"],
+                        help="pull: materialise into ${COGUMI_CACHE_DIR:-~/.cache/cogumi}/models; list; path NAME")
+    models.add_argument("name", nargs="?", help="the model, for `path`")
+    models.add_argument("--only", action="append", metavar="NAME", help="pull only this model (repeatable)")
+    models.add_argument("--verify", action="store_true", help="re-hash every file; rebuild what does not match")
+    models.set_defaults(func=_models)
     demo = sub.add_parser("demo", help="bring up the local control plane and take a sample to Succeeded")
     demo.add_argument("--state-dir")
     demo.set_defaults(func=_demo)
