@@ -10,6 +10,7 @@ import prometheus_client
 from deliverykit import OPERATOR_CHART
 
 import cogumi_operator.metrics as operator_metrics
+import cogumi_workloads.serve.metrics as server_metrics
 
 DASHBOARD = OPERATOR_CHART / "dashboards" / "cogumi-operator.json"
 
@@ -44,8 +45,9 @@ def test_the_promql_parser_finds_metrics_and_skips_functions_and_labels():
 
 
 def _exported() -> set[str]:
-    """Every sample name the operator's registry can expose (histograms: _bucket/_sum/_count, counters: _total)."""
-    assert operator_metrics.RECONCILES is not None  # imported: the metrics are registered in the default registry
+    """Every sample name the operator's and the server's registries can expose (histograms: _bucket/_sum/_count,
+    counters: _total); both register in the default registry on import."""
+    assert operator_metrics.RECONCILES is not None and server_metrics.REQUESTS is not None
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",),
                 "summary": ("_sum", "_count", ""), "info": ("_info",)}
     names = set()
@@ -64,7 +66,7 @@ def _queries(dashboard: dict[str, Any]) -> list[str]:
     return exprs
 
 
-def test_every_metric_the_dashboard_queries_is_exported_by_the_operator():
+def test_every_metric_the_dashboard_queries_is_exported_by_our_code():
     dashboard = json.loads(DASHBOARD.read_text())
     queried = set().union(*(metric_names(e) for e in _queries(dashboard)))
     exported = _exported()
@@ -82,3 +84,11 @@ def test_the_dashboard_covers_reconciles_stage_jobs_durations_gates_and_phases()
     assert len(ids) == len(set(ids)) and dashboard["uid"] == "cogumi-operator"
     for panel in dashboard["panels"]:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+
+
+def test_the_dashboard_covers_server_latency_tokens_routes_and_escalations():
+    dashboard = json.loads(DASHBOARD.read_text())
+    queried = set().union(*(metric_names(e) for e in _queries(dashboard)))
+    assert {"cogumi_server_request_seconds_bucket", "cogumi_server_generated_tokens_total",
+            "cogumi_server_generation_seconds_total", "cogumi_server_routes_total",
+            "cogumi_server_escalations_total", "cogumi_server_requests_total"} <= queried
