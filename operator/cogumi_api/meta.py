@@ -82,8 +82,8 @@ GateOp = Literal[">=", ">", "<=", "<", "=="]
 class GateSpec(ApiModel):
     """A quality gate: a stage metric compared with a threshold."""
 
-    metric: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[A-Za-z][A-Za-z0-9_.]*$")
-    """`<stage>.<metric>`, e.g. `export.tokenAgreement`."""
+    metric: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[A-Za-z][A-Za-z0-9_.-]*$")
+    """`<stage>.<metric>`, e.g. `export.tokenAgreement` or `suites.hard-math.passed`."""
     op: GateOp = ">="
     threshold: float
 

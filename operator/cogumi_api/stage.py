@@ -38,6 +38,9 @@ class StageInvocation(ApiModel):
     """The parent's spec (by alias); each stage validates the part it reads."""
     inputs: dict[str, Artifact] = Field(default_factory=dict)
     """Artifacts produced by earlier stages of the same resource, by name."""
+    endpoints: dict[str, str] = Field(default_factory=dict)
+    """Base URLs of the served resources the spec names (a ModelDeployment), by field path, e.g.
+    `spec.deployment`; resolved by the operator from the resource's status once it is Ready."""
     output: str
     """URI prefix under which this stage writes its artifacts."""
     result: str

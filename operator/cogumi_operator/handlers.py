@@ -59,10 +59,12 @@ def results_by_owner(meta: kopf.Meta, spec: kopf.Spec, **_: Any) -> dict[str, An
 
 @kopf.index(group=GROUP, category="cogumi")
 def resources_by_name(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, **_: Any) -> dict[Any, Any]:
-    """Phase and artifacts of every resource, for references between them (`fromResource`)."""
+    """Phase, artifacts and serving URL of every resource, for references between them (`fromResource`,
+    `deployment`)."""
     artifacts = {k: Artifact.model_validate(v) for k, v in (status.get("artifacts") or {}).items()}
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    seen = Referenced(status.get("phase"), artifacts, status.get("gatesSummary"), ready.get("message", ""))
+    seen = Referenced(status.get("phase"), artifacts, status.get("gatesSummary"), ready.get("message", ""),
+                      ready=ready.get("status") == "True", url=(status.get("extra") or {}).get("url"))
     return {(meta["namespace"], body["kind"], meta["name"]): seen}
 
 

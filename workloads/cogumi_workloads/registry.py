@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from cogumi_api.compression import CompressionRunSpec
 from cogumi_api.data import DatasetSpec
+from cogumi_api.evaluation import EvaluationSpec
 from cogumi_api.serving import RouterModelSpec
 from cogumi_api.training import BaseTrainingSpec, FailureAnalysisSpec, MetaLearningSpec, ModifierTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
@@ -95,6 +96,10 @@ STAGES: dict[str, StageDef] = {s.stage_id: s for s in (
              "few-shot example store with MiniLM retrieval embeddings"),
     StageDef("metalearning.gate", MetaLearningSpec, "metalearning_gate",
              "few-shot accuracy gain over plain prompting on held-out tasks"),
+    StageDef("evaluation.suites", EvaluationSpec, "evaluation_suites",
+             "accuracy per task (domain suite or lm-eval task) against minAccuracy or the baseline; PASS/FAIL"),
+    StageDef("evaluation.speed", EvaluationSpec, "evaluation_speed",
+             "tokens/s through the same path as the suites (transformers, llama.cpp or the deployment's API)"),
 )}
 
 

@@ -2,7 +2,9 @@
 
 Each node becomes a child resource named `<pipeline>-<node>`, owned by the Pipeline. A
 reference in a node's spec to another node (`fromResource: Kind/<node>` or `dataset: <node>`)
-is rewritten to the child's name and is an implicit dependency. A node is created once all
+is rewritten to the child's name and is an implicit dependency. An Evaluation's `deployment:
+<node>` is rewritten too but is no dependency (a ModelDeployment serves, it never succeeds):
+the Evaluation itself waits until the deployment is Ready. A node is created once all
 its dependencies have succeeded; a failed node stops the pipeline (no new node starts).
 The Pipeline's status lists one entry per node, mirroring the child's phase, so
 `kubectl get cogumi` and the status tell the whole story. Children are found by name, so an
@@ -23,7 +25,7 @@ from cogumi_api.pipeline import PipelineSpec
 from cogumi_api.registry import BY_KIND
 from cogumi_operator.engine import conditions
 from cogumi_operator.engine.model import Event
-from cogumi_operator.engine.refs import Referenced, find
+from cogumi_operator.engine.refs import SERVED, Referenced, find
 
 _STAGE_PHASE = {"Succeeded": "Succeeded", "Failed": "Failed", "GateFailed": "Failed", "Running": "Running"}
 
@@ -52,6 +54,8 @@ def _rewrite(spec: Any, pipeline: str, nodes: set[str]) -> Any:
         out["fromResource"] = f"{kind}/{child_name(pipeline, node)}"
     if isinstance(out.get("dataset"), str) and out["dataset"] in nodes and {"uri", "suite"}.isdisjoint(out):
         out["dataset"] = child_name(pipeline, out["dataset"])
+    if isinstance(out.get("deployment"), str) and out["deployment"] in nodes:
+        out["deployment"] = child_name(pipeline, out["deployment"])
     return out
 
 
@@ -59,7 +63,7 @@ def dependencies(spec: PipelineSpec) -> dict[str, set[str]]:
     names = {n.name for n in spec.nodes}
     deps: dict[str, set[str]] = {}
     for node in spec.nodes:
-        implicit = {ref.name for ref in find(node.spec) if ref.name in names}
+        implicit = {ref.name for ref in find(node.spec) if ref.name in names and ref.artifact != SERVED}
         deps[node.name] = set(node.depends_on) | implicit
     return deps
 

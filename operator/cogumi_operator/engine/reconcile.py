@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from cogumi_api.meta import Artifact, StageStatus, Status
 from cogumi_api.stage import ObjectRef, StageInvocation, StageReport
@@ -53,7 +54,10 @@ def step(res: Resource, plan: Plan, seen: Observed, now: datetime, *, output_roo
         status.gates, status.artifacts, status.phase, status.stage, status.size = [], {}, "Pending", None, None
     status.observed_generation = res.generation
     spec_gates = plan.gates(res.spec)
-    resolved, waiting, broken = refs.resolve(refs.find(res.raw_spec), seen.references)
+    found = refs.find(res.raw_spec)
+    resolved, waiting, broken = refs.resolve(found, seen.references)
+    served, unserved = refs.endpoints(found, seen.references)
+    waiting += unserved
     if status.phase in ("Succeeded", "Failed", "GateFailed"):
         reason, message = _terminal_reason(status)
     elif broken:
@@ -64,7 +68,7 @@ def step(res: Resource, plan: Plan, seen: Observed, now: datetime, *, output_roo
     else:
         params = refs.substitute(res.raw_spec, resolved)
         res = replace(res, raw_spec=params)
-        reason, message = _advance(res, plan, steps, seen, now, acts, output_root, result_uri, resolved)
+        reason, message = _advance(res, plan, steps, seen, now, acts, output_root, result_uri, resolved, served)
 
     status.gates = gates.evaluate(spec_gates, status.stages)
     status.gates_summary = gates.summary(status.gates)
@@ -77,10 +81,12 @@ def step(res: Resource, plan: Plan, seen: Observed, now: datetime, *, output_roo
 
 def _advance(res: Resource, plan: Plan, steps: list[StageStep], seen: Observed, now: datetime,
              acts: Actions, output_root: str, result_uri: Callable[[str], str],
-             referenced: dict[str, Artifact]) -> tuple[str, str]:
+             referenced: dict[str, Artifact], served: dict[str, str]) -> tuple[str, str]:
     """Move the run along its stages; returns the (reason, message) of the overall state."""
     status = acts.status
     inputs: dict[str, Artifact] = dict(referenced)
+    start = partial(_start, res, plan, inputs=inputs, now=now, acts=acts, output_root=output_root,
+                    result_uri=result_uri, endpoints=served)
     retry = res.spec.retry  # type: ignore[attr-defined]
     for stage_step, st in zip(steps, status.stages, strict=True):
         if st.phase in ("Succeeded", "Skipped"):
@@ -91,13 +97,13 @@ def _advance(res: Resource, plan: Plan, steps: list[StageStep], seen: Observed, 
             if res.spec.suspend:  # type: ignore[attr-defined]
                 status.phase = "Suspended"
                 return "Suspended", "suspended before stage " + st.name
-            _start(res, plan, stage_step, st, 1, inputs, now, acts, output_root, result_uri)
+            start(stage_step, st, 1)
             return "StageRunning", f"stage {st.name} started"
         name = job_name(res.name, st.name, status.run, st.attempts)
         job, report = seen.jobs.get(name), seen.results.get(name)
         if job is None and report is None:
             # Not visible yet (watch lag) or deleted: ensuring it is idempotent (fixed name).
-            _start(res, plan, stage_step, st, st.attempts, inputs, now, acts, output_root, result_uri, again=True)
+            start(stage_step, st, st.attempts, again=True)
             return "StageRunning", f"stage {st.name} attempt {st.attempts} running"
         if job is not None and job.state == "Active":
             status.phase = "Running"
@@ -131,7 +137,7 @@ def _advance(res: Resource, plan: Plan, steps: list[StageStep], seen: Observed, 
                 st.phase, status.phase = "Retrying", "Running"
                 acts.requeue_after = (due - now).total_seconds()
                 return "StageRetrying", f"stage {st.name} attempt {st.attempts} failed: {why}; retrying"
-            _start(res, plan, stage_step, st, st.attempts + 1, inputs, now, acts, output_root, result_uri)
+            start(stage_step, st, st.attempts + 1)
             return "StageRunning", f"stage {st.name} attempt {st.attempts} started after a failure"
         st.phase, st.completion_time, status.phase = "Failed", now, "Failed"
         if report is not None:
@@ -152,15 +158,15 @@ def _terminal_reason(status: Status) -> tuple[str, str]:
     return status.phase, ""
 
 
-def _start(res: Resource, plan: Plan, stage_step: StageStep, st: StageStatus, attempt: int,
+def _start(res: Resource, plan: Plan, stage_step: StageStep, st: StageStatus, attempt: int, *,
            inputs: dict[str, Artifact], now: datetime, acts: Actions, output_root: str,
-           result_uri: Callable[[str], str], again: bool = False) -> None:
+           result_uri: Callable[[str], str], endpoints: dict[str, str], again: bool = False) -> None:
     status = acts.status
     name = job_name(res.name, st.name, status.run, attempt)
     invocation = StageInvocation(
         resource=ObjectRef(kind=res.kind, name=res.name, namespace=res.namespace, uid=res.uid,
                            generation=res.generation),
-        stage=st.name, attempt=attempt, params=res.raw_spec, inputs=dict(inputs),
+        stage=st.name, attempt=attempt, params=res.raw_spec, inputs=dict(inputs), endpoints=dict(endpoints),
         output=f"{output_root.rstrip('/')}/run-{status.run}/{st.name}", result=result_uri(name),
     )
     acts.create.append(JobRequest(name=name, stage=st.name, stage_id=plan.stage_id(st.name), run=status.run,

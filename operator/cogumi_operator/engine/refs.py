@@ -4,6 +4,11 @@ Before a stage starts, the operator replaces every reference by the URI of the r
 resource's artifact and hands the artifact (with its sha256) to the stage as an input named
 after the field's path, so the workload verifies what it reads. A reference to a resource
 that has not succeeded yet keeps the run waiting.
+
+A served resource (`deployment: name`, a ModelDeployment) has no artifact: once it is Ready,
+the URL on its status is handed to the stage as an endpoint named after the field's path
+(`spec.deployment`); the spec keeps the name. Until then the run waits, also while the
+deployment is missing or failed, since serving can recover without a new run.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogumi_api.meta import Artifact
+
+SERVED = "url"
+"""The `artifact` of a reference to a served resource: its URL, not a file."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ def find(raw_spec: dict[str, Any], path: str = "spec") -> list[Ref]:
         dataset = raw_spec.get("dataset")
         if isinstance(dataset, str) and {"uri", "suite"}.isdisjoint(raw_spec):
             found.append(Ref(path, "Dataset", dataset, "dataset"))
+        served = raw_spec.get("deployment")
+        if isinstance(served, str):
+            found.append(Ref(f"{path}.deployment", "ModelDeployment", served, SERVED))
         for key, value in raw_spec.items():
             if isinstance(value, (dict, list)):
                 found.extend(find(value, f"{path}.{key}"))  # type: ignore[arg-type]
@@ -81,6 +92,10 @@ class Referenced:
     gates_summary: str | None = None
     message: str = ""
     """The Ready condition's message."""
+    ready: bool = False
+    """The Ready condition's status is True."""
+    url: str | None = None
+    """`status.extra.url` (a ModelDeployment's serving URL)."""
 
 
 def resolve(refs: list[Ref], known: dict[str, Referenced]) -> tuple[dict[str, Artifact], list[str], list[str]]:
@@ -89,6 +104,8 @@ def resolve(refs: list[Ref], known: dict[str, Referenced]) -> tuple[dict[str, Ar
     waiting: list[str] = []
     broken: list[str] = []
     for ref in refs:
+        if ref.artifact == SERVED:
+            continue  # see endpoints()
         other = known.get(ref.target)
         if other is None:
             waiting.append(f"{ref.target} (not found)")
@@ -101,3 +118,21 @@ def resolve(refs: list[Ref], known: dict[str, Referenced]) -> tuple[dict[str, Ar
         else:
             resolved[ref.path] = other.artifacts[ref.artifact]
     return resolved, waiting, broken
+
+
+def endpoints(refs: list[Ref], known: dict[str, Referenced]) -> tuple[dict[str, str], list[str]]:
+    """URLs of the Ready served resources by path; what is not served yet (never broken: it may recover)."""
+    urls: dict[str, str] = {}
+    waiting: list[str] = []
+    for ref in refs:
+        if ref.artifact != SERVED:
+            continue
+        other = known.get(ref.target)
+        if other is None:
+            waiting.append(f"{ref.target} (not found; create it in this namespace)")
+        elif not other.ready or not other.url:
+            why = other.message or f"phase {other.phase or 'Pending'}"
+            waiting.append(f"{ref.target} to be Ready ({why})")
+        else:
+            urls[ref.path] = other.url
+    return urls, waiting

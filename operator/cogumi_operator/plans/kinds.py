@@ -89,9 +89,16 @@ register(Plan(
 
 def _evaluation_stages(spec: EvaluationSpec) -> list[StageStep]:
     names = ["suites"] + (["speed"] if spec.speed.enabled else [])
-    return _steps(*names, gpu=tuple(names))
+    # Through a deployment's API only the baseline runs in the Job.
+    local = {"suites": spec.model is not None or spec.baseline is not None, "speed": spec.model is not None}
+    return _steps(*names, gpu=tuple(n for n in names if local[n]))
 
 
-register(Plan("Evaluation", stages=_evaluation_stages, default_gates=lambda spec: [
-    _gate(f"suites.{t.name}.passed", "==", 1) for t in spec.tasks
-]))
+def _evaluation_gates(spec: EvaluationSpec) -> list[GateSpec]:
+    gates = [_gate(f"suites.{t.name}.passed", "==", 1) for t in spec.tasks]
+    if spec.speed.enabled and spec.speed.min_tokens_per_second is not None:
+        gates.append(_gate("speed.tokensPerSecond", ">=", spec.speed.min_tokens_per_second))
+    return gates
+
+
+register(Plan("Evaluation", stages=_evaluation_stages, default_gates=_evaluation_gates))

@@ -171,13 +171,21 @@ def evaluate(model: str | Path | LoadedModel, suite: str | Suite, *, split: Spli
                            log=log, desc=f"{suite.domain} ({len(chosen)} items)", settled=suite.settled)
     outcomes = [ItemOutcome(id=item.id, correct=suite.verify(item, text), completion=text)
                 for item, text in zip(chosen, completions, strict=True)]
+    return summarise(outcomes, domain=suite.domain, split=split, model=lm.name, seconds=time.monotonic() - start,
+                     batch_size=batch_size, max_new_tokens=budget, log=log)
+
+
+def summarise(outcomes: list[ItemOutcome], *, domain: str, split: str, model: str, seconds: float,
+              batch_size: int, max_new_tokens: int, log: JsonLogger | None = None) -> EvalResult:
+    """Accuracy and Wilson 95 % interval of verified outcomes, however they were generated (also llama.cpp,
+    a server's API or lm-eval's harness)."""
     correct = sum(o.correct for o in outcomes)
     n = len(outcomes)
     low, high = wilson(correct, n)
-    result = EvalResult(domain=suite.domain, split=split, model=lm.name, n=n, correct=correct,
-                        accuracy=correct / n if n else 0.0, ci_low=low, ci_high=high,
-                        seconds=round(time.monotonic() - start, 2), batch_size=batch_size, max_new_tokens=budget,
-                        items=outcomes)
-    log.info("evaluated", domain=suite.domain, split=split, n=n, correct=correct, accuracy=round(result.accuracy, 4),
-             ci95=[round(low, 4), round(high, 4)], seconds=result.seconds)
+    result = EvalResult(domain=domain, split=split, model=model, n=n, correct=correct,
+                        accuracy=correct / n if n else 0.0, ci_low=low, ci_high=high, seconds=round(seconds, 2),
+                        batch_size=batch_size, max_new_tokens=max_new_tokens, items=outcomes)
+    (log or JsonLogger("evaluate")).info(
+        "evaluated", domain=domain, split=split, model=model, n=n, correct=correct,
+        accuracy=round(result.accuracy, 4), ci95=[round(low, 4), round(high, 4)], seconds=result.seconds)
     return result
