@@ -56,3 +56,26 @@ def test_cycles_and_invalid_node_specs_fail_with_the_place_named():
     bad = PipelineSpec.model_validate({"nodes": [{"name": "a", "kind": "Dataset", "spec": {"sourcez": []}}]})
     acts = step("p", 1, bad, Status(), {}, NOW)
     assert acts.create == [] and "spec.nodes[a].spec.sources: Field required" in acts.status.conditions[0].message
+
+
+SERVED = PipelineSpec.model_validate({"nodes": [
+    {"name": "serve", "kind": "ModelDeployment", "spec": {"model": {"uri": "file:///m.gguf", "format": "gguf"}}},
+    {"name": "after", "kind": "Dataset", "dependsOn": ["serve"],
+     "spec": {"sources": [{"generator": {"name": "arithmetic"}}]}},
+]})
+
+
+def test_a_serving_deployment_is_a_done_node_so_its_dependents_start_and_the_pipeline_can_succeed():
+    waiting = {"p-serve": Referenced("Pending", {}, None, "waiting for the InferenceService to be ready")}
+    acts = step("p", 1, SERVED, Status(), waiting, NOW)
+    assert acts.create == [] and [s.phase for s in acts.status.stages] == ["Pending", "Pending"]
+    serving = {"p-serve": Referenced("Running", {}, None, "serving at http://127.0.0.1:1")}
+    acts = step("p", 1, SERVED, acts.status, serving, NOW)
+    assert [c["metadata"]["name"] for c in acts.create] == ["p-after"]
+    assert acts.status.stages[0].phase == "Succeeded" and acts.status.stages[0].message.startswith("serving at")
+    serving["p-after"] = Referenced("Succeeded", {}, "1/1")
+    acts = step("p", 1, SERVED, acts.status, serving, NOW)
+    assert acts.status.phase == "Succeeded" and acts.status.extra == {"nodes": "2/2"}
+    failed = {"p-serve": Referenced("Failed", {}, None, "spec.model: CompressionRun/x ended Failed")}
+    acts = step("p", 1, SERVED, Status(), failed, NOW)
+    assert acts.status.phase == "Failed" and "node serve (ModelDeployment) Failed" in acts.status.conditions[0].message

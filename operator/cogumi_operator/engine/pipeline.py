@@ -6,6 +6,8 @@ is rewritten to the child's name and is an implicit dependency. An Evaluation's 
 <node>` is rewritten too but is no dependency (a ModelDeployment serves, it never succeeds):
 the Evaluation itself waits until the deployment is Ready. A node is created once all
 its dependencies have succeeded; a failed node stops the pipeline (no new node starts).
+A ModelDeployment node counts as succeeded once it serves (its own phase stays Running), so
+nodes that depend on it start then and a pipeline ending in a deployment succeeds.
 The Pipeline's status lists one entry per node, mirroring the child's phase, so
 `kubectl get cogumi` and the status tell the whole story. Children are found by name, so an
 operator restart resumes where it stopped.
@@ -59,6 +61,13 @@ def _rewrite(spec: Any, pipeline: str, nodes: set[str]) -> Any:
     return out
 
 
+def node_phase(kind: str, seen: Referenced) -> str:
+    """The node's phase from its child's: a serving ModelDeployment (phase Running) has done its part."""
+    if kind == "ModelDeployment" and seen.phase == "Running":
+        return "Succeeded"
+    return _STAGE_PHASE.get(seen.phase or "", "Pending")
+
+
 def dependencies(spec: PipelineSpec) -> dict[str, set[str]]:
     names = {n.name for n in spec.nodes}
     deps: dict[str, set[str]] = {}
@@ -110,7 +119,12 @@ def step(name: str, generation: int, spec: PipelineSpec, status: Status, childre
         conditions.derive(status, now, generation, "InvalidSpec", problem)
         return acts
     by_name = {n.name: n for n in spec.nodes}
-    names = set(by_name)
+    kinds = {n.name: n.kind for n in spec.nodes}
+
+    def done(node_name: str) -> bool:
+        seen = children.get(child_name(name, node_name))
+        return seen is not None and node_phase(kinds[node_name], seen) == "Succeeded"
+
     stages: list[StageStatus] = []
     failed: list[str] = []
     for node_name in order:
@@ -120,16 +134,15 @@ def step(name: str, generation: int, spec: PipelineSpec, status: Status, childre
         st = StageStatus(name=node_name, job=f"{node.kind}/{child}",
                          start_time=prev.start_time if prev else None)
         if seen is not None:
-            st.phase = _STAGE_PHASE.get(seen.phase or "", "Pending")  # type: ignore[assignment]
+            st.phase = node_phase(node.kind, seen)  # type: ignore[assignment]
             st.message = seen.message or None
             st.artifacts = dict(seen.artifacts)
             st.start_time = st.start_time or now
             if seen.phase in ("Failed", "GateFailed"):
                 failed.append(f"node {node_name} ({node.kind}) {seen.phase}: {seen.message}")
-        elif not failed and all(children.get(child_name(name, d)) is not None
-                                and children[child_name(name, d)].phase == "Succeeded" for d in deps[node_name]):
+        elif not failed and all(done(d) for d in deps[node_name]):
             acts.create.append({"apiVersion": API_VERSION, "kind": node.kind, "metadata": {"name": child},
-                                "spec": _rewrite(copy.deepcopy(node.spec), name, names)})
+                                "spec": _rewrite(copy.deepcopy(node.spec), name, set(kinds))})
             acts.events.append(Event("Normal", "NodeCreated", f"node {node_name}: created {node.kind}/{child}"))
             st.phase, st.start_time = "Running", now
         stages.append(st)
