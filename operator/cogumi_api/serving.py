@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from cogumi_api.common import DataRef, Domain, ModelRef
 from cogumi_api.meta import ApiModel, Common, Resources, rules
@@ -65,10 +65,17 @@ class Replicas(ApiModel):
     max: int = Field(default=1, ge=1)
 
 
+_ADAPTER_FORMAT = ("every modifiers[].adapter.format must equal model.format: a GGUF model loads GGUF LoRAs "
+                   "(format: gguf; a ModifierTraining publishes its adapter as one too), an HF model peft folders "
+                   "(format: hf)")
+
+
 class ModelDeploymentSpec(ApiModel):
     model_config = ConfigDict(json_schema_extra=rules(
         ("self.modifiers.all(m, self.modifiers.filter(n, n.domain == m.domain).size() == 1)",
          "one modifier per domain"),
+        ("self.modifiers.all(m, (has(m.adapter.format) ? m.adapter.format : 'hf') == "
+         "(has(self.model.format) ? self.model.format : 'hf'))", _ADAPTER_FORMAT),
     ))
     model: ModelRef
     modifiers: list[Modifier] = Field(default=[], max_length=8)
@@ -83,3 +90,11 @@ class ModelDeploymentSpec(ApiModel):
     image: str | None = None
     """Predictor image; the operator's default when empty."""
     suspend: bool = False
+
+    @model_validator(mode="after")
+    def _adapter_format(self) -> ModelDeploymentSpec:
+        # The CEL rule above, so the server and `cogumi run` refuse what the API server refuses.
+        wrong = [m.domain for m in self.modifiers if m.adapter.format != self.model.format]
+        if wrong:
+            raise ValueError(f"{_ADAPTER_FORMAT} (model.format is {self.model.format}; differs: {', '.join(wrong)})")
+        return self

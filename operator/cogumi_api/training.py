@@ -71,6 +71,10 @@ class AdapterCompression(ApiModel):
     method: Literal["none", "svd", "int8"] = "svd"
     target_rank: int | None = Field(default=None, ge=1)
     """Rank after SVD truncation; half the trained rank when unset."""
+    gguf: bool = True
+    """Also write the compressed adapter as a llama.cpp GGUF LoRA (f16; artifact `gguf`): what a ModelDeployment
+    of a GGUF base loads (`adapter: {fromResource: ModifierTraining/<name>, format: gguf}`). Needs a Hugging Face
+    base folder and llama.cpp's converter (the workload image's `compress` extra)."""
 
 
 class ModifierTrainingSpec(Common):

@@ -189,8 +189,8 @@ def test_each_preset_renders_the_plans_configuration(preset: str):
     assert spec["mode"] == mode
     assert sorted(m["domain"] for m in spec["modifiers"]) == sorted(modifiers)
     assert spec["selfCritique"] is critique
-    for m in spec["modifiers"]:  # each modifier points at its ModifierTraining's adapter
-        assert m["adapter"] == {"fromResource": f"ModifierTraining/modifier-{m['domain']}"}
+    for m in spec["modifiers"]:  # each modifier points at its ModifierTraining's adapter, as a GGUF LoRA
+        assert m["adapter"] == {"fromResource": f"ModifierTraining/modifier-{m['domain']}", "format": "gguf"}
     assert spec["router"] == {"fromResource": "RouterModel/router"}
     if mode == "accurate":
         assert spec["selfConsistency"]["samples"] == 5  # plan phase 11: N=5 in accurate mode
@@ -207,8 +207,11 @@ def test_adapters_and_router_can_be_given_by_uri():
     docs = render(SYSTEM_CHART, "-f", str(preset_file("mvp-standard")),
                   "--set", "adapters.code.uri=pvc://models/code-lora", "--set", "router.enabled=false")
     spec = only(docs, "ModelDeployment")["spec"]
-    assert spec["modifiers"][0] == {"domain": "code", "adapter": {"uri": "pvc://models/code-lora"}}
+    assert spec["modifiers"][0] == {"domain": "code", "adapter": {"uri": "pvc://models/code-lora", "format": "gguf"}}
     assert "router" not in spec
+    hf = only(render(SYSTEM_CHART, "-f", str(preset_file("mvp-standard")), "--set", "model.format=hf",
+                     "--set", "adapters.code.uri=pvc://models/code-lora"), "ModelDeployment")["spec"]
+    assert {m["adapter"]["format"] for m in hf["modifiers"]} == {"hf"}  # the adapters follow the model's format
 
 
 def test_the_sync_wave_annotation_is_rendered_when_asked():

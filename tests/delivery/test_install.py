@@ -53,7 +53,7 @@ def test_each_preset_installs_a_model_deployment_the_api_server_accepts(cluster:
         mode, sorted(modifiers), critique)
     assert md["metadata"]["labels"]["cogumi.ai/preset"] == preset
     # Defaults filled in by the API server from our CRD's schema: it processed the object with our CRD.
-    assert all(m["adapter"]["format"] == "hf" for m in spec["modifiers"])
+    assert all(m["adapter"]["format"] == "gguf" for m in spec["modifiers"])  # rendered: the model's format
     assert spec["router"]["format"] == "hf" and spec["model"]["format"] == "gguf"
     helm("uninstall", "assistant", "-n", ns, cluster=cluster)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from cogumi_api.meta import Artifact, Status
 from cogumi_api.serving import ModelDeploymentSpec
 from cogumi_operator import builders
@@ -16,7 +19,7 @@ from cogumi_operator.settings import Settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RAW = {"model": {"fromResource": "CompressionRun/c", "format": "gguf"},
-       "modifiers": [{"domain": "math", "adapter": {"uri": "pvc://adapters/math"}}],
+       "modifiers": [{"domain": "math", "adapter": {"uri": "pvc://adapters/math", "format": "gguf"}}],
        "mode": "accurate", "replicas": {"min": 0, "max": 2}, "resources": {"gpus": 1}}
 
 
@@ -39,6 +42,22 @@ def test_waits_for_the_model_then_applies_and_mirrors_readiness():
     assert acts.apply is None and acts.status.phase == "Running" and acts.status.extra == {"url": served.url}
     conds = {c.type: c.status for c in acts.status.conditions}
     assert conds["Ready"] == "True" and conds["Progressing"] == "False"
+
+
+def test_a_gguf_adapter_reference_resolves_to_the_modifier_trainings_gguf_lora():
+    adapter = {"fromResource": "ModifierTraining/m", "format": "gguf"}
+    raw = {**RAW, "modifiers": [{"domain": "code", "adapter": adapter}]}
+    lora = Artifact(uri="pvc://artifacts/m/adapter.gguf", sha256="b" * 64, bytes=2)
+    known = {"CompressionRun/c": Referenced("Succeeded", {"gguf": GGUF}),
+             "ModifierTraining/m": Referenced("Succeeded", {"adapter": Artifact(uri="pvc://artifacts/m/adapter"),
+                                                            "gguf": lora})}
+    acts = step(res(raw), None, known, NOW)
+    assert acts.apply["modifiers"][0]["adapter"] == {"uri": lora.uri, "format": "gguf"}
+
+
+def test_adapters_must_have_the_models_format():
+    with pytest.raises(ValidationError, match=r"adapter.format must equal model.format.*differs: math"):
+        ModelDeploymentSpec.model_validate({**RAW, "modifiers": [{"domain": "math", "adapter": {"uri": "pvc://a"}}]})
 
 
 def test_suspend_removes_the_service_and_a_spec_change_reapplies():

@@ -92,6 +92,16 @@ def test_modifiertraining_through_cogumi_run_without_teachers(tmp_path: Path, ti
     assert "accuracyDelta" in compress and compress["n"] == 4
     config = json.loads((artifact_path(status, "adapter") / "adapter_config.json").read_text())
     assert config["r"] == DEFAULT_RANK["creative"] // 2
+    # the compressed adapter as llama.cpp's GGUF LoRA too (what a GGUF deployment loads)
+    import gguf
+
+    reader = gguf.GGUFReader(str(artifact_path(status, "gguf")))
+    field = reader.fields["adapter.type"]
+    assert bytes(field.parts[field.data[0]]).decode() == "lora"
+    names = {t.name for t in reader.tensors}
+    assert "blk.0.attn_q.weight.lora_a" in names and "blk.1.ffn_down.weight.lora_b" in names
+    assert {t.shape[1] for t in reader.tensors if t.name.endswith(".lora_a")} == {DEFAULT_RANK["creative"] // 2}
+    assert compress["ggufBytes"] == status["artifacts"]["gguf"]["bytes"]
 
 
 def test_metalearning_meta_trains_builds_the_store_and_gates_few_shot(tmp_path: Path, tiny_llama: str) -> None:

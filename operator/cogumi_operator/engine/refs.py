@@ -39,7 +39,7 @@ class Ref:
 
 def _artifact_for(path: str, node: dict[str, Any]) -> str:
     if path.endswith(".adapter"):
-        return "adapter"
+        return "gguf" if node.get("format") == "gguf" else "adapter"  # a GGUF LoRA, for a GGUF base
     if path.endswith(".router"):
         return "router"
     return "gguf" if node.get("format") == "gguf" else "model"

@@ -83,6 +83,32 @@ def convert(src: Path, dest: Path, outtype: str, log: JsonLogger) -> None:
         raise PermanentError(f"llama.cpp's convert_hf_to_gguf.py failed (exit {proc.returncode}): {tail}")
 
 
+LORA_OUTTYPES = ("f32", "f16", "bf16", "q8_0")
+
+
+def convert_lora(adapter: Path, base: Path, dest: Path, outtype: str, log: JsonLogger) -> None:
+    """A peft LoRA folder → llama.cpp's GGUF LoRA (``convert_lora_to_gguf.py`` beside the HF converter).
+
+    ``base`` is the Hugging Face folder the adapter was trained on; only its ``config.json`` is
+    read (architecture and shapes), so a compressed-tensors folder serves as well as a dense one.
+    """
+    if outtype not in LORA_OUTTYPES:
+        raise PermanentError(f"GGUF LoRA outtype {outtype!r}: use one of {', '.join(LORA_OUTTYPES)}")
+    if not (base / "config.json").is_file():
+        raise PermanentError(f"the base model {base} has no config.json: a GGUF LoRA needs the Hugging Face "
+                             "folder the adapter was trained on")
+    script = converter().with_name("convert_lora_to_gguf.py")
+    if not script.is_file():
+        raise PermanentError(f"llama.cpp's convert_lora_to_gguf.py is missing beside {script.parent}; "
+                             "run .ci/wheels (or point COGUMI_LLAMA_CPP_CONVERTER at a complete llama.cpp checkout)")
+    cmd = [sys.executable, str(script), "--outfile", str(dest), "--outtype", outtype, "--base", str(base), str(adapter)]
+    log.info("converting the LoRA to GGUF", command=" ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not dest.is_file():
+        tail = (proc.stderr or proc.stdout)[-2000:]
+        raise PermanentError(f"llama.cpp's convert_lora_to_gguf.py failed (exit {proc.returncode}): {tail}")
+
+
 def ftype(quant_type: str) -> int:
     """llama.cpp's ``LLAMA_FTYPE_*`` value for a quantType such as ``Q5_K_M``."""
     import llama_cpp

@@ -6,24 +6,30 @@ Measured: the adapter's weight bytes before and after, and the accuracy of base+
 and after compression on the domain's validation split (at most ``spec.samples`` items), with
 the shared evaluation function.
 
-Reads ``trained-adapter``; writes artifact ``adapter`` (the compressed adapter). Metrics:
-bytesBefore, bytesAfter, ratio (before / after), rankBefore/rankAfter (svd), accuracyBefore,
-accuracyAfter, accuracyDelta (after − before), n.
+Reads ``trained-adapter``; writes artifact ``adapter`` (the compressed adapter) and, with
+``spec.compression.gguf`` (the default), artifact ``gguf``: the same compressed adapter (int8 ones
+dequantised first) as a llama.cpp GGUF LoRA, made by llama.cpp's ``convert_lora_to_gguf.py`` against
+the base's config — what a ModelDeployment of a GGUF base loads. Metrics: bytesBefore, bytesAfter,
+ratio (before / after), rankBefore/rankAfter (svd), accuracyBefore, accuracyAfter, accuracyDelta
+(after − before), n, ggufBytes.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from cogumi_api.training import ModifierTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
-from cogumi_workloads.runtime.uris import atomic_dir
+from cogumi_workloads.runtime.errors import PermanentError
+from cogumi_workloads.runtime.uris import atomic_dir, atomic_file
 from cogumi_workloads.tasks.evaluate import evaluate
 from cogumi_workloads.tasks.registry import get_suite
 from cogumi_workloads.training import adapters
 from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, load_for_eval, model_path
 
 OUTPUT = "adapter"
+GGUF_OUTPUT = "adapter.gguf"
 
 
 def weight_bytes(folder: Path) -> int:
@@ -43,7 +49,8 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
     before, after = weight_bytes(trained), weight_bytes(compressed)
     suite = get_suite(spec.domain)
     items = suite.split("validation", spec.samples)
-    lm = load_for_eval(model_path(ctx, spec.base_model, "spec.baseModel"), "base+adapter")
+    base = model_path(ctx, spec.base_model, "spec.baseModel")
+    lm = load_for_eval(base, "base+adapter")
     lm.model = PeftModel.from_pretrained(lm.model, str(trained), adapter_name="trained", is_trainable=False)
     acc_before = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
     lm.model.load_adapter(str(adapters.materialise(compressed, ctx.workdir / "dequantised")),
@@ -60,3 +67,23 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
     ctx.message = (f"{cfg.method}: {before / 1e6:.2f} MB → {after / 1e6:.2f} MB; validation accuracy "
                    f"{acc_before.accuracy:.1%} → {acc_after.accuracy:.1%} (n={acc_after.n})")
     ctx.publish("adapter", OUTPUT)
+    if cfg.gguf:
+        ctx.metrics["ggufBytes"] = float(export_gguf(ctx, compressed, base))
+        ctx.publish("gguf", GGUF_OUTPUT)
+
+
+def export_gguf(ctx: StageContext[ModifierTrainingSpec], adapter: Path, base: Path) -> int:
+    """Write the adapter as a GGUF LoRA to the output ``adapter.gguf``; returns its size."""
+    from cogumi_workloads.compress.gguf import convert_lora
+
+    if not base.is_dir():
+        raise PermanentError(f"compression.gguf: the base {base.name} is not a Hugging Face folder, and llama.cpp's "
+                             "LoRA converter needs one (its config.json); set compression.gguf: false or train on "
+                             "an HF base")
+    scratch = ctx.workdir / "gguf"
+    scratch.mkdir(parents=True, exist_ok=True)
+    built = scratch / GGUF_OUTPUT
+    convert_lora(adapters.materialise(adapter, scratch / "float"), base, built, "f16", ctx.log)
+    with atomic_file(ctx.output_path(GGUF_OUTPUT)) as handle, open(built, "rb") as data:
+        shutil.copyfileobj(data, handle, 1 << 20)
+    return ctx.output_path(GGUF_OUTPUT).stat().st_size
