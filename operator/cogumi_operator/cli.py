@@ -104,13 +104,44 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from cogumi_operator.bench import bench_operator
-    from cogumi_operator.devenv import default_state_dir
+    from cogumi_operator.benchsuite import run
 
-    state = Path(args.state_dir) if args.state_dir else default_state_dir().with_name("bench")
-    result = bench_operator(args.count, state, console)
-    print(yaml.safe_dump({"operator": result}, sort_keys=False))
-    return 0
+    return run(args, args.argv, console)
+
+
+def _bench_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    bench = sub.add_parser("bench", help="benchmarks: figures and ratios against a peer measured in the same run",
+                           description="Prints a machine header and one table per benchmark; writes everything "
+                                       "to one JSON file (--out).")
+    bench.add_argument("target", choices=["operator", "serving", "compression", "demo", "all"],
+                       help="`all` runs them in sequence")
+    bench.add_argument("--out", help="the JSON report (default: ${COGUMI_CACHE_DIR:-~/.cache/cogumi}/bench-results/"
+                                     "bench-<target>-<UTC time>.json; logs go to the folder of that name)")
+    bench.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark")
+    bench.add_argument("--state-dir", help="operator/demo: use (or start) this control plane instead of a fresh "
+                                           "one that is removed afterwards")
+    op = bench.add_argument_group("operator")
+    op.add_argument("--count", type=int, default=1000, help="Datasets applied at once")
+    op.add_argument("--parallel", type=int, default=8, help="threads issuing the creates")
+    sv = bench.add_argument_group("serving (ours vs llama-cpp-python's server, same GGUF)")
+    sv.add_argument("--max-tokens", type=int, default=64)
+    sv.add_argument("--rounds", type=int, default=2)
+    sv.add_argument("--threads", type=int, default=2)
+    sv.add_argument("--gguf", help="model (default: SmolLM2-135M-Instruct Q4_1)")
+    cp = bench.add_argument_group("compression (our chain vs llama.cpp's plain quantization of the original)")
+    cp.add_argument("--model", help="HF model URI (default: builtin://smollm2-135m-instruct)")
+    cp.add_argument("--quant-type", default="Q5_K_M")
+    cp.add_argument("--items", type=int, default=0, help="task-suite items per domain (0: token agreement only)")
+    cp.add_argument("--prompts", type=int, default=16, help="held-out prompts for token agreement")
+    cp.add_argument("--tokens", type=int, default=16, help="greedy tokens per prompt for token agreement")
+    cp.add_argument("--prune-steps", type=int, default=1)
+    cp.add_argument("--calibration-samples", type=int, default=16)
+    cp.add_argument("--hardest", type=int, default=8)
+    cp.add_argument("--recover-steps", type=int, default=10)
+    cp.add_argument("--calibrate-samples", type=int, default=32)
+    cp.add_argument("--compression-workdir", help="keep the chain's artifacts here (default: a cache folder, "
+                                                  "emptied on each run)")
+    bench.set_defaults(func=_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,16 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="bring up the local control plane and take a sample to Succeeded")
     demo.add_argument("--state-dir")
     demo.set_defaults(func=_demo)
-    bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("target", choices=["operator"])
-    bench.add_argument("--count", type=int, default=1000)
-    bench.add_argument("--state-dir")
-    bench.set_defaults(func=_bench)
+    _bench_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return int(args.func(args))
 
 

@@ -12,7 +12,9 @@
 4. Measures every artifact alike (:mod:`cogumi_workloads.compress.evaluation`): size, token
    agreement with the original, accuracy on the task suites' test splits.
 
-Writes ``results.json`` and ``results.md`` (the table) into the work folder and prints the table.
+Writes ``results.json`` and ``results.md`` (the table) into the work folder and prints the table;
+``--json OUT`` writes the same JSON to OUT as well. For a quick run: ``--no-variants`` skips step 3 and
+``--items 0`` skips the task suites (token agreement only).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="builtin://smollm2-135m-instruct")
     p.add_argument("--workdir", type=Path, default=Path(".cogumi/bench/compression"))
     p.add_argument("--domains", default="reasoning,science,math,finance")
-    p.add_argument("--items", type=int, default=30, help="test items per suite")
+    p.add_argument("--items", type=int, default=30, help="test items per suite (0: agreement only)")
     p.add_argument("--prompts", type=int, default=32, help="export.agreementPrompts")
     p.add_argument("--tokens", type=int, default=32, help="export.agreementTokens")
     p.add_argument("--sparsity", type=float, default=0.3)
@@ -55,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hardest", type=int, default=32)
     p.add_argument("--recover-steps", type=int, default=40)
     p.add_argument("--calibrate-samples", type=int, default=120)
+    p.add_argument("--no-variants", action="store_true", help="skip the AWQ-alone and AWQ-skipped GGUF variants")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write results.json to this file")
     return p
 
 
@@ -119,6 +123,7 @@ def _row(name: str, path: Path | None, size: float, ref: Any, original: Path, ns
     row: dict[str, Any] = {"artifact": name, "bytes": size, "note": note}
     if path is not None:
         row["tokenAgreement"] = evaluation.agreement(path, ref)
+    if path is not None and ns.items > 0:
         row["accuracy"] = {s.domain: [s.correct, s.n, s.ci] for s in
                            evaluation.accuracy(path, original, ns.domains.split(","), ns.items, log)}
     if stage is not None:
@@ -128,8 +133,8 @@ def _row(name: str, path: Path | None, size: float, ref: Any, original: Path, ns
     return row
 
 
-def measure_all(ns: argparse.Namespace, status: dict[str, Any], peer: dict[str, Any], extra: dict[str, Path],
-                log: JsonLogger) -> list[dict[str, Any]]:
+def measure_all(ns: argparse.Namespace, status: dict[str, Any], peer: dict[str, Any],
+                extra: dict[str, Path] | None, log: JsonLogger) -> list[dict[str, Any]]:
     original = uris.local_path(ns.model)
     stages = {s["name"]: s for s in status["stages"]}
 
@@ -138,7 +143,7 @@ def measure_all(ns: argparse.Namespace, status: dict[str, Any], peer: dict[str, 
 
     ref = evaluation.held_out(original, ns.prompts, ns.tokens, ns.workdir)
     peer_gguf = uris.local_path(peer["artifacts"]["gguf"]["uri"])
-    return [
+    rows = [
         _row("original (HF, fp32)", original, size_bytes(original), ref, original, ns),
         _row(f"peer: llama.cpp {ns.quant_type} of the original", peer_gguf, size_bytes(peer_gguf), ref, original,
              ns, {"metrics": peer["metrics"]}),
@@ -156,6 +161,11 @@ def measure_all(ns: argparse.Namespace, status: dict[str, Any], peer: dict[str, 
              original, ns),
         _row("calibrate (JSON)", None, size_bytes(art("calibrate", "calibration")), ref, original, ns,
              stages["calibrate"], "confidence only: weights unchanged"),
+    ]
+    if extra is None:
+        return rows
+    return [
+        *rows,
         _row("variant: AWQ alone, dequantized F16 GGUF", extra["awq-f16"], size_bytes(extra["awq-f16"]), ref,
              original, ns),
         _row("variant: prune → Q5_K_M, AWQ skipped", extra["prune-q5km"], size_bytes(extra["prune-q5km"]), ref,
@@ -186,15 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.monotonic()
     status = run_chain(ns, log)
     peer = run_peer(ns, log)
-    extra = variants(status, ns.workdir / "variants", log)
+    extra = None if ns.no_variants else variants(status, ns.workdir / "variants", log)
     rows = measure_all(ns, status, peer, extra, log)
     domains = ns.domains.split(",")
     text = table(rows, domains)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "llamaCppPython": gguf.llama_cpp_version(), "seconds": round(time.monotonic() - start)}
-    (ns.workdir / "results.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(ns).items()},
-                                                         "machine": machine, "status": status, "peer": peer,
-                                                         "rows": rows}, indent=1, default=str))
+    results = json.dumps({"args": {k: str(v) for k, v in vars(ns).items()}, "machine": machine, "status": status,
+                          "peer": peer, "rows": rows}, indent=1, default=str)
+    (ns.workdir / "results.json").write_text(results)
+    if ns.json:
+        ns.json.parent.mkdir(parents=True, exist_ok=True)
+        ns.json.write_text(results)
     (ns.workdir / "results.md").write_text(text)
     print(text)
     return 0

@@ -1,12 +1,13 @@
 """Serving throughput: our server against llama-cpp-python's own OpenAI server on the same GGUF.
 
-``python -m cogumi_workloads.serve.bench [--gguf PATH] [--threads 2] [--max-tokens 128] [--rounds 3]``
+``python -m cogumi_workloads.serve.bench [--gguf PATH] [--threads 2] [--max-tokens 128] [--rounds 3] [--json OUT]``
 
 All servers run as processes on loopback with the same thread count, context and prompts (chat,
 greedy), but only one request is in flight at a time: every prompt goes to every scenario in turn,
 so load from elsewhere on the machine hits all scenarios alike. A first pass warms up; then
 ``rounds`` passes; tokens/s = completion tokens / wall seconds of the requests (end to end: HTTP,
-prompt evaluation, generation), best round reported. Scenarios:
+prompt evaluation, generation), best round reported; latency p50/p95 over every measured request.
+Scenarios:
 
 - ``cogumi:base`` and ``llama.cpp`` — the bare model;
 - ``cogumi:<domain>`` and ``llama.cpp+lora`` — one LoRA active (a random GGUF LoRA of rank 8 on
@@ -14,7 +15,8 @@ prompt evaluation, generation), best round reported. Scenarios:
 - ``cogumi routed`` — the deployment name, so the router picks the modifier per request (the keyword
   test baseline unless ``--router`` names a RouterModel artifact).
 
-Prints one JSON object per scenario and a summary with the ratios.
+Prints one JSON object per scenario and a summary with the ratios; ``--json OUT`` also writes
+``{"rows": [...], "summary": {...}}`` to OUT.
 """
 
 from __future__ import annotations
@@ -127,12 +129,14 @@ def interleaved(scenarios: list[tuple[str, str, str]], args: argparse.Namespace)
             request(url, model, prompt, args.max_tokens)
     totals = {name: [[0, 0.0] for _ in range(args.rounds)] for name, _, _ in scenarios}
     routes: dict[str, list[str]] = {name: [] for name, _, _ in scenarios}
+    latencies: dict[str, list[float]] = {name: [] for name, _, _ in scenarios}
     for r in range(args.rounds):
         for prompt in PROMPTS:
             for name, url, model in scenarios:
                 tokens, seconds, route = request(url, model, prompt, args.max_tokens)
                 totals[name][r][0] += tokens
                 totals[name][r][1] += seconds
+                latencies[name].append(seconds)
                 if r == 0:
                     routes[name].append(route)
     rows = []
@@ -141,8 +145,16 @@ def interleaved(scenarios: list[tuple[str, str, str]], args: argparse.Namespace)
         best = max(range(args.rounds), key=lambda i: rates[i])
         rows.append({"server": name, "model": model, "tokens_per_s": round(rates[best], 2),
                      "rounds_tokens_per_s": [round(x, 2) for x in rates], "completion_tokens": totals[name][best][0],
-                     "seconds": round(totals[name][best][1], 3), "routes": routes[name]})
+                     "seconds": round(totals[name][best][1], 3), "routes": routes[name],
+                     "latency_p50_s": round(_quantile(latencies[name], 0.5), 3),
+                     "latency_p95_s": round(_quantile(latencies[name], 0.95), 3), "requests": len(latencies[name])})
     return rows
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Nearest-rank quantile (no interpolation), as the operator benchmark reports its p50/p99."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--n-ctx", type=int, default=2048)
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the rows and the summary to this file")
     args = p.parse_args(argv)
     from cogumi_workloads.serve.ggufkit import random_lora, smollm2_gguf
 
@@ -191,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "ratio_lora": round(by[f"cogumi:{args.domain}"] / by["llama.cpp+lora"], 3),
                    "ratio_routed_vs_bare": round(by["cogumi routed"] / by["llama.cpp"], 3)}
         print(json.dumps({"summary": summary}))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
     return 0
 
 

@@ -1,0 +1,228 @@
+"""`cogumi bench serving|compression|demo|all`: the workloads' benchmarks run as child processes (the
+operator never imports the workloads), their JSON turned into figures and ours/peer ratios, and the
+demo timed end to end with per-resource times read back from the control plane.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from rich.console import Console
+
+from cogumi_api.meta import GROUP, VERSION
+from cogumi_api.registry import KINDS
+from cogumi_operator import benchkit
+from cogumi_operator.settings import cache_dir
+
+TARGETS = ("operator", "serving", "compression", "demo")
+
+
+# --------------------------------------------------------------------------- serving
+
+def serving_section(data: dict[str, Any]) -> dict[str, Any]:
+    """Ours vs llama-cpp-python's server on the same GGUF: bare, with one LoRA, and routed vs bare."""
+    rows = {r["server"]: r for r in data["rows"]}
+    domain = next(name for name in rows if name.startswith("cogumi:") and name != "cogumi:base")
+    pairs = (("bare model", "cogumi:base", "llama.cpp"), ("one LoRA", domain, "llama.cpp+lora"),
+             ("routed (router picks the LoRA)", "cogumi routed", "llama.cpp"))
+    comparisons = []
+    for label, ours, peer in pairs:
+        o, p = rows[ours], rows[peer]
+        comparisons += [
+            benchkit.comparison(f"{label}: tokens/s", o["tokens_per_s"], p["tokens_per_s"], unit="tok/s",
+                                peer_name=peer, better="higher"),
+            benchkit.comparison(f"{label}: latency p50", o.get("latency_p50_s"), p.get("latency_p50_s"), unit="s",
+                                peer_name=peer, better="lower"),
+            benchkit.comparison(f"{label}: latency p95", o.get("latency_p95_s"), p.get("latency_p95_s"), unit="s",
+                                peer_name=peer, better="lower"),
+        ]
+    s = data["summary"]
+    figures = [benchkit.figure("prompts × measured rounds", f"{s['prompts']} × {s['rounds']}"),
+               benchkit.figure("max completion tokens", s["max_tokens"]),
+               benchkit.figure("threads per server", s["threads"]),
+               benchkit.figure("requests in flight", 1)]
+    return {"figures": figures, "comparisons": comparisons, "raw": data}
+
+
+def bench_serving(args: argparse.Namespace, work: Path, console: Console) -> dict[str, Any]:
+    out = work / "serving.json"
+    argv = ["cogumi_workloads.serve.bench", "--max-tokens", str(args.max_tokens), "--rounds", str(args.rounds),
+            "--threads", str(args.threads), "--json", str(out)]
+    if args.gguf:
+        argv += ["--gguf", str(args.gguf)]
+    return serving_section(benchkit.run_json(argv, out, work / "serving.log", console, args.timeout))
+
+
+# --------------------------------------------------------------------------- compression
+
+def _find(rows: list[dict[str, Any]], prefix: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r["artifact"].startswith(prefix)), None)
+
+
+def compression_section(data: dict[str, Any]) -> dict[str, Any]:
+    """Our chain's artifacts vs llama.cpp's plain quantization of the original, same type, same prompts."""
+    rows: list[dict[str, Any]] = data["rows"]
+    peer, original = _find(rows, "peer:"), _find(rows, "original")
+    if peer is None:
+        raise ValueError("the compression benchmark reported no peer row")
+    qtype = peer["artifact"].split()[2]
+    mib = 2**20
+
+    def size(row: dict[str, Any] | None) -> float | None:
+        return round(row["bytes"] / mib, 2) if row else None
+
+    export, pack, recover = _find(rows, "export"), _find(rows, "pack"), _find(rows, "recover (GGUF")
+    name = f"llama.cpp {qtype}"
+    comparisons = [
+        benchkit.comparison(f"size: GGUF {qtype} after prune + AWQ", size(export), size(peer), unit="MiB",
+                            peer_name=name, better="lower"),
+        benchkit.comparison("size: packed (zstd of that GGUF)", size(pack), size(peer), unit="MiB",
+                            peer_name=name, better="lower"),
+        benchkit.comparison(f"size: GGUF {qtype} after recovery LoRA", size(recover), size(peer), unit="MiB",
+                            peer_name=name, better="lower"),
+        benchkit.comparison("token agreement with the original: prune + AWQ",
+                            export.get("tokenAgreement") if export else None, peer.get("tokenAgreement"),
+                            peer_name=name, better="higher"),
+        benchkit.comparison("token agreement with the original: after recovery",
+                            recover.get("tokenAgreement") if recover else None, peer.get("tokenAgreement"),
+                            peer_name=name, better="higher"),
+    ]
+    figures = [benchkit.figure("original (HF fp32)", size(original), "MiB"),
+               benchkit.figure("original / packed", benchkit.ratio(size(original), size(pack)), "×"),
+               benchkit.figure("original / peer", benchkit.ratio(size(original), size(peer)), "×")]
+    for row in rows:
+        if row.get("seconds"):
+            figures.append(benchkit.figure(f"stage time: {row['artifact']}", row["seconds"], "s"))
+    slim = {k: v for k, v in data.items() if k != "status"}  # the full status stays in the workdir
+    return {"figures": figures, "comparisons": comparisons, "raw": slim}
+
+
+def bench_compression(args: argparse.Namespace, work: Path, console: Console) -> dict[str, Any]:
+    workdir = Path(args.compression_workdir or cache_dir() / "bench-work" / "compression")
+    if workdir.exists() and not args.compression_workdir:
+        shutil.rmtree(workdir)  # a fresh chain every time (the stages would reuse a finished run)
+    out = work / "compression.json"
+    argv = ["cogumi_workloads.compress.bench", "--workdir", str(workdir), "--items", str(args.items),
+            "--prompts", str(args.prompts), "--tokens", str(args.tokens), "--steps", str(args.prune_steps),
+            "--calibration-samples", str(args.calibration_samples), "--hardest", str(args.hardest),
+            "--recover-steps", str(args.recover_steps), "--calibrate-samples", str(args.calibrate_samples),
+            "--quant-type", args.quant_type, "--no-variants", "--json", str(out)]
+    if args.model:
+        argv += ["--model", args.model]
+    return compression_section(benchkit.run_json(argv, out, work / "compression.log", console, args.timeout))
+
+
+# --------------------------------------------------------------------------- demo
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def resource_times(obj: dict[str, Any]) -> dict[str, Any]:
+    """Per-resource times from its status: apply → done, and each stage's Job time."""
+    meta, status = obj["metadata"], obj.get("status") or {}
+    created = _ts(meta.get("creationTimestamp"))
+    stages = {s["name"]: round((_ts(s["completionTime"]) - _ts(s["startTime"])).total_seconds(), 1)  # type: ignore[operator]
+              for s in status.get("stages", []) if s.get("startTime") and s.get("completionTime")}
+    ends = [_ts(s.get("completionTime")) for s in status.get("stages", []) if s.get("completionTime")]
+    ends += [_ts(c.get("lastTransitionTime")) for c in status.get("conditions", [])
+             if c.get("type") == "Ready" and c.get("status") == "True"]
+    done = max((e for e in ends if e), default=None)
+    return {"kind": obj["kind"], "namespace": meta["namespace"], "name": meta["name"], "phase": status.get("phase"),
+            "seconds": round((done - created).total_seconds(), 1) if done and created else None, "stages": stages}
+
+
+def demo_resources(kubeconfig: Path, since: float) -> list[dict[str, Any]]:
+    """Every cogumi resource created since ``since`` (epoch seconds), in creation order."""
+    api = config.new_client_from_config(str(kubeconfig))
+    custom = client.CustomObjectsApi(api)
+    found = []
+    for info in KINDS:
+        if not info.has_status:
+            continue
+        for obj in custom.list_cluster_custom_object(GROUP, VERSION, info.plural)["items"]:
+            created = _ts(obj["metadata"].get("creationTimestamp"))
+            if created and created.timestamp() >= since - 2:
+                found.append((created, resource_times(obj)))
+    return [r for _, r in sorted(found, key=lambda x: (x[0], x[1]["name"]))]
+
+
+def demo_section(wall: float, reported: float | None, rc: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    figures = [benchkit.figure("demo wall time (control plane up → done)", round(wall, 1), "s"),
+               benchkit.figure("demo's own time (apply → done)", reported, "s"),
+               benchkit.figure("exit code", rc)]
+    for r in resources:
+        stages = ", ".join(f"{k} {v:g}s" for k, v in r["stages"].items())
+        figures.append(benchkit.figure(f"{r['kind']}/{r['name']} ({r['phase']}): apply → done", r["seconds"], "s",
+                                       f"stage Jobs: {stages}" if stages else ""))
+    return {"figures": figures, "comparisons": [], "raw": {"wallSeconds": round(wall, 1), "demoSeconds": reported,
+                                                           "exitCode": rc, "resources": resources}}
+
+
+def bench_demo(args: argparse.Namespace, work: Path, console: Console) -> dict[str, Any]:
+    given = Path(args.state_dir) if args.state_dir else None
+    with benchkit.control_plane(given, console, node=True, prefix="demo") as (state, _):
+        log = work / "demo.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        console.print(f"[cyan]bench[/] cogumi demo --state-dir {state}  (log: {log})")
+        since, start = time.time(), time.monotonic()
+        with log.open("wb") as fh:
+            rc = subprocess.run([sys.executable, "-m", "cogumi_operator.cli", "demo", "--state-dir", str(state)],
+                                stdout=fh, stderr=subprocess.STDOUT, timeout=args.timeout, check=False).returncode
+        wall = time.monotonic() - start
+        text = log.read_text(errors="replace")
+        found = re.findall(r"finished in ([0-9.]+)\s*s", text)
+        resources = demo_resources(state / "kubeconfig", since) if (state / "kubeconfig").exists() else []
+    if rc != 0:
+        tail = "\n".join(text.splitlines()[-10:])
+        console.print(f"[red]the demo exited with {rc}[/]; last lines of {log}:\n{tail}")
+    return demo_section(wall, float(found[-1]) if found else None, rc, resources)
+
+
+# --------------------------------------------------------------------------- the command
+
+def params(target: str, args: argparse.Namespace) -> dict[str, Any]:
+    keys = {"operator": ("count", "parallel"), "serving": ("max_tokens", "rounds", "threads", "gguf"),
+            "compression": ("model", "quant_type", "items", "prompts", "tokens", "prune_steps", "calibration_samples",
+                            "hardest", "recover_steps", "calibrate_samples"),
+            "demo": ()}[target]
+    return {k: getattr(args, k) for k in keys} | {"timeout": args.timeout}
+
+
+def run(args: argparse.Namespace, argv: list[str], console: Console) -> int:
+    from cogumi_operator.bench import bench_operator
+
+    targets = TARGETS if args.target == "all" else (args.target,)
+    out = Path(args.out) if args.out else benchkit.default_out(args.target)
+    work = out.with_suffix("")  # logs and the workloads' JSON next to the report
+    report = benchkit.new_report(argv)
+    console.print(benchkit.header_table(report))
+    bodies = {
+        "operator": lambda: bench_operator(args.count, Path(args.state_dir) if args.state_dir else None, console,
+                                           args.parallel, args.timeout),
+        "serving": lambda: bench_serving(args, work, console),
+        "compression": lambda: bench_compression(args, work, console),
+        "demo": lambda: bench_demo(args, work, console),
+    }
+    for target in targets:
+        section = benchkit.timed(target, params(target, args), bodies[target])
+        report["results"][target] = section
+        for table in benchkit.section_tables(section):
+            console.print(table)
+        benchkit.write_report(report, out)  # after each one: `all` keeps what it measured if stopped
+    report["loadavg"]["end"] = benchkit.loadavg()
+    report["finishedAt"] = datetime.now().astimezone().isoformat()
+    benchkit.write_report(report, out)
+    console.print(f"machine: {benchkit.machine_line(report['machine'])}; load {report['loadavg']['start'][0]} → "
+                  f"{report['loadavg']['end'][0]}")
+    console.print(f"wrote {out}")
+    return 0 if all(s["ok"] for s in report["results"].values()) else 1
