@@ -93,7 +93,9 @@ class LocalNode:
         workdir.mkdir(parents=True, exist_ok=True)
         logfile.parent.mkdir(parents=True, exist_ok=True)
         argv = list(container.command or []) + list(container.args or [])
-        started = _now()
+        # One instant for every write: the API server refuses a later status that changes startTime.
+        start = datetime.now(UTC).replace(microsecond=0)
+        started = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._patch(meta.namespace, meta.name, {"startTime": started, "active": 1, "ready": 1})
         try:
             with open(logfile, "ab") as out:
@@ -103,7 +105,7 @@ class LocalNode:
             self._finish(meta.namespace, meta.name, started, False, "StartError", f"cannot start {argv[:1]}: {err}")
             return
         deadline = spec.active_deadline_seconds
-        self.running[meta.uid] = Running(meta.namespace, meta.name, meta.uid, proc, datetime.now(UTC),
+        self.running[meta.uid] = Running(meta.namespace, meta.name, meta.uid, proc, start,
                                          time.monotonic() + deadline if deadline else None)
         log.info("started job %s/%s pid %s: %s", meta.namespace, meta.name, proc.pid, " ".join(argv[:4]))
 
