@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -226,18 +227,35 @@ def timed(target: str, params: dict[str, Any], body: Callable[[], dict[str, Any]
 
 # --------------------------------------------------------------------------- child processes
 
+def run_logged(argv: Sequence[str], log: Path, timeout_s: float) -> int:
+    """Run a command in its own process group with its output in ``log``. On a timeout (or when this process
+    is interrupted) the whole group goes: SIGTERM, then SIGKILL after 30 s, so no server it started lingers."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(list(argv), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError(f"{' '.join(argv[:3])} still running after {timeout_s:.0f}s; see {log}") from exc
+        finally:
+            if proc.poll() is None:
+                for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, sig)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=grace)
+                        break
+
+
 def run_json(argv: Sequence[str], json_out: Path, log: Path, console: Console, timeout_s: float) -> dict[str, Any]:
     """Run ``python -m <module> ...`` (the workloads' benchmarks: never imported here) with its output in
     ``log``, then read the JSON it wrote to ``json_out``."""
-    full = [sys.executable, "-m", *argv]
-    log.parent.mkdir(parents=True, exist_ok=True)
     json_out.unlink(missing_ok=True)
     console.print(f"[cyan]bench[/] {' '.join(argv)}  (log: {log})")
-    with log.open("wb") as fh:
-        proc = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
-    if proc.returncode != 0 or not json_out.exists():
+    rc = run_logged([sys.executable, "-m", *argv], log, timeout_s)
+    if rc != 0 or not json_out.exists():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-        raise RuntimeError(f"{argv[0]} exited with {proc.returncode}; last lines of {log}:\n{tail}")
+        raise RuntimeError(f"{argv[0]} exited with {rc}; last lines of {log}:\n{tail}")
     data: dict[str, Any] = json.loads(json_out.read_text())
     return data
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
+import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -172,12 +173,10 @@ def bench_demo(args: argparse.Namespace, work: Path, console: Console) -> dict[s
     given = Path(args.state_dir) if args.state_dir else None
     with benchkit.control_plane(given, console, node=True, prefix="demo") as (state, _):
         log = work / "demo.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
         console.print(f"[cyan]bench[/] cogumi demo --state-dir {state}  (log: {log})")
         since, start = time.time(), time.monotonic()
-        with log.open("wb") as fh:
-            rc = subprocess.run([sys.executable, "-m", "cogumi_operator.cli", "demo", "--state-dir", str(state)],
-                                stdout=fh, stderr=subprocess.STDOUT, timeout=args.timeout, check=False).returncode
+        rc = benchkit.run_logged([sys.executable, "-m", "cogumi_operator.cli", "demo", "--state-dir", str(state)],
+                                 log, args.timeout)
         wall = time.monotonic() - start
         text = log.read_text(errors="replace")
         found = re.findall(r"finished in ([0-9.]+)\s*s", text)
@@ -199,6 +198,17 @@ def params(target: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, argv: list[str], console: Console) -> int:
+    """Clean-up (servers, control planes) runs on SIGTERM too: it becomes SystemExit while benchmarks run."""
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args, argv, console)
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return _run(args, argv, console)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace, argv: list[str], console: Console) -> int:
     from cogumi_operator.bench import bench_operator
 
     targets = TARGETS if args.target == "all" else (args.target,)

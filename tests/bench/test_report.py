@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from rich.console import Console
 
@@ -150,3 +151,11 @@ def test_serving_bench_reports_latency_percentiles(monkeypatch: pytest.MonkeyPat
     assert {r["server"] for r in rows} == {"peer", "ours"}
     for r in rows:
         assert r["requests"] == 2 * len(serve_bench.PROMPTS) and 0 < r["latency_p50_s"] <= r["latency_p95_s"]
+
+
+def test_a_timed_out_child_takes_its_whole_process_group_along(tmp_path: Path):
+    pid_file = tmp_path / "grandchild.pid"
+    with pytest.raises(TimeoutError):
+        benchkit.run_logged(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"], tmp_path / "log", timeout_s=1)
+    grandchild = int(pid_file.read_text())
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE

@@ -124,13 +124,15 @@ def start_peer(gguf: Path, lora: Path | None, args: argparse.Namespace,
 def interleaved(scenarios: list[tuple[str, str, str]], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every prompt to every scenario in turn (one request at a time), so load from elsewhere on the
     machine hits all scenarios alike; the first pass is a warm-up."""
-    for _, url, model in scenarios:
+    for name, url, model in scenarios:
+        print(f"warming up {name}", file=sys.stderr, flush=True)
         for prompt in PROMPTS:
             request(url, model, prompt, args.max_tokens)
     totals = {name: [[0, 0.0] for _ in range(args.rounds)] for name, _, _ in scenarios}
     routes: dict[str, list[str]] = {name: [] for name, _, _ in scenarios}
     latencies: dict[str, list[float]] = {name: [] for name, _, _ in scenarios}
     for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         for prompt in PROMPTS:
             for name, url, model in scenarios:
                 tokens, seconds, route = request(url, model, prompt, args.max_tokens)
@@ -184,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             procs.append(peer_lora)
             ours, url = start_cogumi(gguf, lora, args.router, args, work)
             procs.append(ours)
+            print(f"servers ready (logs in {work})", file=sys.stderr, flush=True)
             load_before = os.getloadavg()
             rows = interleaved([("llama.cpp", peer_url, "peer"), ("llama.cpp+lora", peer_lora_url, "peer"),
                                 ("cogumi:base", url, "bench:base"),
