@@ -42,6 +42,12 @@ def test_job_carries_owner_labels_gpu_scheduling_and_mounts():
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/mnt/pvc/artifacts", "/mnt/pvc/models"}
     assert job["spec"]["backoffLimit"] == 0 and job["spec"]["activeDeadlineSeconds"] == 600
     assert pod["restartPolicy"] == "Never"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "4"  # threads sized to the CPU request
+
+
+def test_threads_follow_the_cpu_request():
+    assert [builders.cpu_threads(q) for q in ("500m", "1", "2", "2.5", "1500m", "16")] == [1, 1, 2, 2, 1, 16]
 
 
 def test_cpu_only_stage_never_requests_gpus():
