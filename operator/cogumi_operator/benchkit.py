@@ -79,13 +79,14 @@ def fmt(value: Any, unit: str = "") -> str:
 
 
 def verdict(row: dict[str, Any]) -> str:
+    """Which side is better by this comparison: "ours", "peer", "on par" (within 2 %) or "" (no ratio)."""
     r = row.get("ratio")
     if r is None:
         return ""
     if abs(r - 1) < 0.02:
         return "on par"
     good = r > 1 if row.get("better", "higher") == "higher" else r < 1
-    return "ours better" if good else "peer better"
+    return "ours" if good else "peer"
 
 
 # --------------------------------------------------------------------------- the machine
@@ -176,13 +177,14 @@ def section_tables(section: dict[str, Any]) -> list[Table]:
             table.add_row(*cells, *([escape(f.get("detail", ""))] if details else []))
         tables.append(table)
     if section.get("comparisons"):
-        table = Table(title=f"{target}: ours vs peer (same run)", caption=caption)
-        for col, justify in (("metric", "left"), ("ours", "right"), ("peer", "right"), ("ours / peer", "right"),
-                             ("better is", "left"), ("", "left")):
+        table = Table(title=f"{target}: ours vs peer, same run (↑ higher is better, ↓ lower)", caption=caption)
+        for col, justify in (("metric", "left"), ("ours", "right"), ("peer", "right"), ("peer is", "left"),
+                             ("ours/peer", "right"), ("better", "left")):
             table.add_column(col, justify=justify)  # type: ignore[arg-type]
         for c in section["comparisons"]:
-            table.add_row(escape(c["metric"]), escape(fmt(c["ours"], c["unit"])),
-                          escape(f"{fmt(c['peer'], c['unit'])} ({c['peerName']})"), fmt(c["ratio"]), c["better"],
+            arrow = "↑" if c["better"] == "higher" else "↓"
+            label = f"{c['metric']} ({c['unit']}) {arrow}" if c["unit"] else f"{c['metric']} {arrow}"
+            table.add_row(escape(label), fmt(c["ours"]), fmt(c["peer"]), escape(c["peerName"]), fmt(c["ratio"]),
                           verdict(c))
         tables.append(table)
     return tables

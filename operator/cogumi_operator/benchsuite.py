@@ -33,17 +33,17 @@ def serving_section(data: dict[str, Any]) -> dict[str, Any]:
     """Ours vs llama-cpp-python's server on the same GGUF: bare, with one LoRA, and routed vs bare."""
     rows = {r["server"]: r for r in data["rows"]}
     domain = next(name for name in rows if name.startswith("cogumi:") and name != "cogumi:base")
-    pairs = (("bare model", "cogumi:base", "llama.cpp"), ("one LoRA", domain, "llama.cpp+lora"),
-             ("routed (router picks the LoRA)", "cogumi routed", "llama.cpp"))
+    pairs = (("bare", "cogumi:base", "llama.cpp"), ("LoRA", domain, "llama.cpp+lora"),
+             ("routed", "cogumi routed", "llama.cpp"))  # routed: the router picks the LoRA; peer: the bare model
     comparisons = []
     for label, ours, peer in pairs:
         o, p = rows[ours], rows[peer]
         comparisons += [
-            benchkit.comparison(f"{label}: tokens/s", o["tokens_per_s"], p["tokens_per_s"], unit="tok/s",
-                                peer_name=peer, better="higher"),
-            benchkit.comparison(f"{label}: latency p50", o.get("latency_p50_s"), p.get("latency_p50_s"), unit="s",
+            benchkit.comparison(f"{label}: tok/s", o["tokens_per_s"], p["tokens_per_s"], peer_name=peer,
+                                better="higher"),
+            benchkit.comparison(f"{label}: p50 latency", o.get("latency_p50_s"), p.get("latency_p50_s"), unit="s",
                                 peer_name=peer, better="lower"),
-            benchkit.comparison(f"{label}: latency p95", o.get("latency_p95_s"), p.get("latency_p95_s"), unit="s",
+            benchkit.comparison(f"{label}: p95 latency", o.get("latency_p95_s"), p.get("latency_p95_s"), unit="s",
                                 peer_name=peer, better="lower"),
         ]
     s = data["summary"]
@@ -84,18 +84,16 @@ def compression_section(data: dict[str, Any]) -> dict[str, Any]:
     export, pack, recover = _find(rows, "export"), _find(rows, "pack"), _find(rows, "recover (GGUF")
     name = f"llama.cpp {qtype}"
     comparisons = [
-        benchkit.comparison(f"size: GGUF {qtype} after prune + AWQ", size(export), size(peer), unit="MiB",
-                            peer_name=name, better="lower"),
-        benchkit.comparison("size: packed (zstd of that GGUF)", size(pack), size(peer), unit="MiB",
-                            peer_name=name, better="lower"),
-        benchkit.comparison(f"size: GGUF {qtype} after recovery LoRA", size(recover), size(peer), unit="MiB",
-                            peer_name=name, better="lower"),
-        benchkit.comparison("token agreement with the original: prune + AWQ",
-                            export.get("tokenAgreement") if export else None, peer.get("tokenAgreement"),
-                            peer_name=name, better="higher"),
-        benchkit.comparison("token agreement with the original: after recovery",
-                            recover.get("tokenAgreement") if recover else None, peer.get("tokenAgreement"),
-                            peer_name=name, better="higher"),
+        benchkit.comparison("size: prune + AWQ → GGUF", size(export), size(peer), unit="MiB", peer_name=name,
+                            better="lower"),
+        benchkit.comparison("size: that GGUF packed (zstd)", size(pack), size(peer), unit="MiB", peer_name=name,
+                            better="lower"),
+        benchkit.comparison("size: after recovery → GGUF", size(recover), size(peer), unit="MiB", peer_name=name,
+                            better="lower"),
+        benchkit.comparison("token agreement: prune + AWQ", export.get("tokenAgreement") if export else None,
+                            peer.get("tokenAgreement"), peer_name=name, better="higher"),
+        benchkit.comparison("token agreement: after recovery", recover.get("tokenAgreement") if recover else None,
+                            peer.get("tokenAgreement"), peer_name=name, better="higher"),
     ]
     figures = [benchkit.figure("original (HF fp32)", size(original), "MiB"),
                benchkit.figure("original / packed", benchkit.ratio(size(original), size(pack)), "×"),

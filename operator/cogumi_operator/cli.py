@@ -126,7 +126,8 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     sv = bench.add_argument_group("serving (ours vs llama-cpp-python's server, same GGUF)")
     sv.add_argument("--max-tokens", type=int, default=64)
     sv.add_argument("--rounds", type=int, default=2)
-    sv.add_argument("--threads", type=int, default=2)
+    sv.add_argument("--threads", type=int, default=1,
+                    help="generation threads per server (1 keeps llama.cpp from spinning on a shared machine)")
     sv.add_argument("--gguf", help="model (default: SmolLM2-135M-Instruct Q4_1)")
     cp = bench.add_argument_group("compression (our chain vs llama.cpp's plain quantization of the original)")
     cp.add_argument("--model", help="HF model URI (default: builtin://smollm2-135m-instruct)")

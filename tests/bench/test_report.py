@@ -30,8 +30,8 @@ def test_numbers():
     faster = benchkit.comparison("tokens/s", 120, 100, better="higher")
     smaller = benchkit.comparison("size", 120, 100, better="lower")
     same = benchkit.comparison("x", 100.5, 100)
-    assert faster["ratio"] == 1.2 and benchkit.verdict(faster) == "ours better"
-    assert benchkit.verdict(smaller) == "peer better" and benchkit.verdict(same) == "on par"
+    assert faster["ratio"] == 1.2 and benchkit.verdict(faster) == "ours"
+    assert benchkit.verdict(smaller) == "peer" and benchkit.verdict(same) == "on par"
 
 
 def test_machine_header_names_the_machine_and_the_load():
@@ -58,13 +58,13 @@ def _serving_json() -> dict[str, Any]:
 def test_serving_section_pairs_ours_with_the_peer():
     section = benchsuite.serving_section(_serving_json())
     by = {c["metric"]: c for c in section["comparisons"]}
-    assert by["bare model: tokens/s"]["ratio"] == 0.9 and by["bare model: tokens/s"]["peerName"] == "llama.cpp"
-    assert by["one LoRA: tokens/s"]["ratio"] == 1.1 and by["one LoRA: tokens/s"]["peerName"] == "llama.cpp+lora"
-    assert by["one LoRA: latency p50"]["better"] == "lower"
-    assert by["routed (router picks the LoRA): latency p95"]["ratio"] == 1.333
+    assert by["bare: tok/s"]["ratio"] == 0.9 and by["bare: tok/s"]["peerName"] == "llama.cpp"
+    assert by["LoRA: tok/s"]["ratio"] == 1.1 and by["LoRA: tok/s"]["peerName"] == "llama.cpp+lora"
+    assert by["LoRA: p50 latency"]["better"] == "lower"
+    assert by["routed: p95 latency"]["ratio"] == 1.333
     text = _render(*benchkit.section_tables({"target": "serving", "ok": True, "seconds": 3.0,
                                              "loadavg": {"start": [1, 1, 1], "end": [2, 2, 2]}, **section}))
-    assert "ours vs peer" in text and "0.9" in text and "peer better" in text and "ours better" in text
+    assert "ours vs peer" in text and "bare: tok/s ↑" in text and "llama.cpp+lora" in text
 
 
 def test_compression_section_against_plain_llama_cpp():
@@ -77,10 +77,10 @@ def test_compression_section_against_plain_llama_cpp():
             {"artifact": "recover (GGUF Q5_K_M)", "bytes": 80 * mib, "tokenAgreement": 0.81}]
     section = benchsuite.compression_section({"rows": rows, "status": {"big": 1}, "machine": {}})
     by = {c["metric"]: c for c in section["comparisons"]}
-    assert by["size: GGUF Q5_K_M after prune + AWQ"]["ratio"] == 0.8
-    assert by["size: packed (zstd of that GGUF)"]["ratio"] == 0.6
-    assert by["token agreement with the original: prune + AWQ"]["ratio"] == 0.8
-    assert by["token agreement with the original: after recovery"]["ratio"] == 0.9
+    assert by["size: prune + AWQ → GGUF"]["ratio"] == 0.8
+    assert by["size: that GGUF packed (zstd)"]["ratio"] == 0.6
+    assert by["token agreement: prune + AWQ"]["ratio"] == 0.8
+    assert by["token agreement: after recovery"]["ratio"] == 0.9
     assert all(c["peerName"] == "llama.cpp Q5_K_M" for c in section["comparisons"])
     figures = {f["name"]: f["value"] for f in section["figures"]}
     assert figures["original / packed"] == 9.0 and "status" not in section["raw"]
