@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,28 @@ def meta(ns: argparse.Namespace) -> dict[str, Any]:
                      "heldOutPerDomain": ns.held_out}}
 
 
+VERSIONED = ("torch", "transformers", "peft", "llama_cpp_python")
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages the measurements depend on ("-" when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "-"
+    return found
+
+
 def machine() -> dict[str, Any]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "loadAverage": round(load, 2) if load is not None else None,
-            "threads": os.environ.get("OMP_NUM_THREADS", "default")}
+            "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "versions": versions()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind = ns.server if ns.server != "auto" else ("llama-cpp" if teacherservers.llama_cpp_available() else "cogumi")
     ns.workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    load_start = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     tier1 = teacherservers.start(kind, ns.workdir / "servers")
     try:
         tier2 = teacherservers.start(kind, ns.workdir / "servers", api_key=TIER2_KEY if kind == "llama-cpp" else None)
@@ -139,8 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(run_resource(meta(ns), ns.workdir, env))
         print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s", flush=True)
     command = "python -m cogumi_workloads.training.measure " + " ".join(argv if argv is not None else sys.argv[1:])
-    results = {"machine": machine(), "teacherServer": kind, "command": command.strip(), "runs": runs,
-               "seconds": round(time.monotonic() - started, 1)}
+    results = {"machine": {**machine(), "loadAverageStart": load_start}, "teacherServer": kind,
+               "command": command.strip(), "runs": runs, "seconds": round(time.monotonic() - started, 1)}
     (ns.workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
     ns.out.parent.mkdir(parents=True, exist_ok=True)
     ns.out.write_text(render(results))

@@ -119,6 +119,10 @@ def render(results: dict[str, Any]) -> str:
            "```", results["command"], "```", "",
            f"Machine: {m['processor']}, {m['cpus']} cores ({m['platform']}), load average {m['loadAverage']} at the "
            f"end, OMP threads {m['threads']}; total {results['seconds'] / 60:.0f} min.", ""]
+    if m.get("date"):
+        start = f" (load average {m['loadAverageStart']} at the start)" if m.get("loadAverageStart") is not None else ""
+        out += [f"Measured {m['date']}{start}; " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+                + ".", ""]
     if first:
         t = first["training"]
         out += [f"Sizes (CPU, kept small on purpose): `samples: {first['samples']}` per domain (so n = "
