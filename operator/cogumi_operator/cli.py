@@ -117,7 +117,7 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
                        help="`all` runs them in sequence")
     bench.add_argument("--out", help="the JSON report (default: ${COGUMI_CACHE_DIR:-~/.cache/cogumi}/bench-results/"
                                      "bench-<target>-<UTC time>.json; logs go to the folder of that name)")
-    bench.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark")
+    bench.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark")
     bench.add_argument("--state-dir", help="operator/demo: use (or start) this control plane instead of a fresh "
                                            "one that is removed afterwards")
     op = bench.add_argument_group("operator")
@@ -142,6 +142,8 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     cp.add_argument("--calibrate-samples", type=int, default=32)
     cp.add_argument("--compression-workdir", help="keep the chain's artifacts here (default: a cache folder, "
                                                   "emptied on each run)")
+    dm = bench.add_argument_group("demo (`cogumi demo`, timed end to end on a fresh control plane)")
+    dm.add_argument("--demo-sample", help="passed on as `cogumi demo --sample` (default: the demo's own)")
     bench.set_defaults(func=_bench)
 
 
