@@ -20,13 +20,14 @@ every position agrees.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from cogumi_workloads.runtime.cpus import cpu_budget
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -76,7 +77,7 @@ class GgufLM:
 
         self.name = str(path)
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=min(512, n_ctx), logits_all=True,
-                         n_threads=threads or os.cpu_count() or 1, verbose=False, seed=0)
+                         n_threads=threads or cpu_budget(), verbose=False, seed=0)
 
     def logits(self, ids: Sequence[int]) -> np.ndarray:
         self.llm.reset()

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cogumi_workloads.runtime.cpus import cpu_budget
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.serve.backends.base import GenRequest, Piece, Turn
 
@@ -33,6 +34,7 @@ class GGUFBackend:
                 raise PermanentError(f"{model_file} must hold exactly one .gguf file (found {len(found)})")
             model_file = found[0]
         self._lib = llama_cpp
+        threads = threads or cpu_budget()
         self.llm = llama_cpp.Llama(model_path=str(model_file), n_ctx=n_ctx, n_threads=threads,
                                    n_threads_batch=threads, verbose=False)
         self.context_length = self.llm.n_ctx()
