@@ -108,7 +108,7 @@ def compression_section(data: dict[str, Any]) -> dict[str, Any]:
 def bench_compression(args: argparse.Namespace, work: Path, console: Console) -> dict[str, Any]:
     workdir = Path(args.compression_workdir or cache_dir() / "bench-work" / "compression")
     if workdir.exists() and not args.compression_workdir:
-        shutil.rmtree(workdir)  # a fresh chain every time (the stages would reuse a finished run)
+        shutil.rmtree(workdir)  # no artifact of an earlier run mixes with this one
     out = work / "compression.json"
     argv = ["cogumi_workloads.compress.bench", "--workdir", str(workdir), "--items", str(args.items),
             "--prompts", str(args.prompts), "--tokens", str(args.tokens), "--steps", str(args.prune_steps),

@@ -20,6 +20,7 @@ Writes ``results.json`` and ``results.md`` (the table) into the work folder and 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -118,8 +119,8 @@ def variants(status: dict[str, Any], scratch: Path, log: JsonLogger) -> dict[str
     return out
 
 
-def _row(name: str, path: Path | None, size: float, ref: Any, original: Path, ns: argparse.Namespace,
-         log: JsonLogger, stage: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
+def _measure_row(name: str, path: Path | None, size: float, ref: Any, original: Path, ns: argparse.Namespace,
+                 stage: dict[str, Any] | None = None, note: str = "", *, log: JsonLogger) -> dict[str, Any]:
     row: dict[str, Any] = {"artifact": name, "bytes": size, "note": note}
     if path is not None:
         row["tokenAgreement"] = evaluation.agreement(path, ref)
@@ -142,6 +143,7 @@ def measure_all(ns: argparse.Namespace, status: dict[str, Any], peer: dict[str, 
         return uris.local_path(stages[stage]["artifacts"][name]["uri"])
 
     ref = evaluation.held_out(original, ns.prompts, ns.tokens, ns.workdir)
+    _row = functools.partial(_measure_row, log=log)
     peer_gguf = uris.local_path(peer["artifacts"]["gguf"]["uri"])
     rows = [
         _row("original (HF, fp32)", original, size_bytes(original), ref, original, ns),
