@@ -159,12 +159,12 @@ def section_tables(section: dict[str, Any]) -> list[Table]:
     load = section.get("loadavg", {})
     caption = (f"{fmt(section.get('seconds'), 's')} wall; load {load.get('start', ['?'])[0]} → "
                f"{load.get('end', ['?'])[0]}")
+    tables = []
     if not section.get("ok"):
         table = Table(title=f"{target}: FAILED", caption=caption)
         table.add_column("error", style="red")
         table.add_row(escape(section.get("error", "unknown error")))
-        return [table]
-    tables = []
+        tables.append(table)
     if section.get("figures"):
         details = any(f.get("detail") for f in section["figures"])
         table = Table(title=f"{target}: figures", caption=caption)

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,19 +192,20 @@ def bench_demo(args: argparse.Namespace, work: Path, console: Console) -> dict[s
         wall = time.monotonic() - start
         text = log.read_text(errors="replace")
         resources = demo_resources(state / "kubeconfig", since) if (state / "kubeconfig").exists() else []
-    if rc != 0:
+    section = demo_section(wall, demo_times(text), rc, resources)
+    if rc != 0:  # the times stay in the report, but a failed demo is no figure to quote
         tail = "\n".join(text.splitlines()[-10:])
-        console.print(f"[red]the demo exited with {rc}[/]; last lines of {log}:\n{tail}")
-    return demo_section(wall, demo_times(text), rc, resources)
+        section |= {"ok": False, "error": f"cogumi demo exited with {rc}; last lines of {log}:\n{tail}"}
+    return section
 
 
 # --------------------------------------------------------------------------- the command
 
 def params(target: str, args: argparse.Namespace) -> dict[str, Any]:
-    keys = {"operator": ("count", "parallel"), "serving": ("max_tokens", "rounds", "threads", "gguf"),
+    keys = {"operator": ("count", "parallel", "state_dir"), "serving": ("max_tokens", "rounds", "threads", "gguf"),
             "compression": ("model", "quant_type", "items", "prompts", "tokens", "prune_steps", "calibration_samples",
                             "hardest", "recover_steps", "calibrate_samples"),
-            "demo": ("demo_sample",)}[target]
+            "demo": ("demo_sample", "state_dir")}[target]
     return {k: getattr(args, k) for k in keys} | {"timeout": args.timeout}
 
 
@@ -241,7 +242,7 @@ def _run(args: argparse.Namespace, argv: list[str], console: Console) -> int:
             console.print(table)
         benchkit.write_report(report, out)  # after each one: `all` keeps what it measured if stopped
     report["loadavg"]["end"] = benchkit.loadavg()
-    report["finishedAt"] = datetime.now().astimezone().isoformat()
+    report["finishedAt"] = datetime.now(UTC).isoformat()
     benchkit.write_report(report, out)
     console.print(f"machine: {benchkit.machine_line(report['machine'])}; load {report['loadavg']['start'][0]} → "
                   f"{report['loadavg']['end'][0]}")

@@ -126,7 +126,7 @@ def test_report_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     ok = {"figures": [benchkit.figure("f", 1.0, "s")], "comparisons": [benchkit.comparison("c", 2.0, 1.0)], "raw": {}}
     monkeypatch.setattr(bench, "bench_operator", lambda *a, **k: ok)
     monkeypatch.setattr(benchsuite, "bench_serving", lambda *a, **k: ok)
-    monkeypatch.setattr(benchsuite, "bench_demo", lambda *a, **k: ok)
+    monkeypatch.setattr(benchsuite, "bench_demo", lambda *a, **k: ok | {"ok": False, "error": "exit 1"})
 
     def broken(*_: Any, **__: Any) -> dict[str, Any]:
         raise RuntimeError("no llama.cpp here")
@@ -144,6 +144,10 @@ def test_report_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert set(op) >= {"target", "seconds", "loadavg", "figures", "raw"}
     assert report["results"]["compression"] == {**report["results"]["compression"], "ok": False,
                                                 "error": "RuntimeError: no llama.cpp here"}
+    demo = report["results"]["demo"]
+    assert not demo["ok"] and demo["figures"] and "finishedAt" in report
+    text = _render(*benchkit.section_tables(demo))
+    assert "FAILED" in text and "exit 1" in text and "demo: figures" in text
 
 
 def test_serving_bench_reports_latency_percentiles(monkeypatch: pytest.MonkeyPatch):
