@@ -98,9 +98,13 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from cogumi_operator.demo import run_demo
+    from cogumi_operator.demo import DemoError, run_demo
 
-    return run_demo(Path(args.state_dir) if args.state_dir else None, console)
+    try:
+        return run_demo(Path(args.state_dir) if args.state_dir else None, console, args.sample, args.timeout)
+    except DemoError as err:
+        console.print(f"[red]{err}[/]")
+        return 2
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -174,8 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--only", action="append", metavar="NAME", help="pull only this model (repeatable)")
     models.add_argument("--verify", action="store_true", help="re-hash every file; rebuild what does not match")
     models.set_defaults(func=_models)
-    demo = sub.add_parser("demo", help="bring up the local control plane and take a sample to Succeeded")
+    demo = sub.add_parser("demo", help="the whole MVP system in one apply on the local control plane: live nodes, "
+                                       "the deployment answering, every gate")
     demo.add_argument("--state-dir")
+    demo.add_argument("--sample", help="a file, or a name under crds/examples (default mvp.yaml; e.g. dataset.yaml)")
+    demo.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the sample to finish")
     demo.set_defaults(func=_demo)
     _bench_parser(sub)
     return parser
