@@ -27,6 +27,9 @@ class Quantize(ApiModel):
     scheme: Literal["W4A16"] = "W4A16"
     group_size: int = Field(default=128, ge=16)
     backend: Literal["llmcompressor", "autoawq"] = "llmcompressor"
+    grid: int = Field(default=20, ge=3, le=100)
+    """Candidate scaling ratios AWQ's search tries per mapping (llmcompressor's `n_grid`): the cost of the stage
+    grows with it; fewer may find slightly worse scales. llmcompressor backend only."""
     calibration: DataRef | None = None
     calibration_samples: int = Field(default=2048, ge=1)
 

@@ -32,7 +32,7 @@ def _chain(tiny: dict[str, Path]) -> dict[str, Any]:
     return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "CompressionRun", "metadata": {"name": "tiny"}, "spec": {
         "model": {"uri": tiny["model"].as_uri()}, "gates": [],
         "prune": {"sparsity": 0.5, "steps": 2, "calibration": data, "calibrationSamples": 16},
-        "quantize": {"groupSize": 32, "calibration": data, "calibrationSamples": 16},
+        "quantize": {"groupSize": 32, "calibration": data, "calibrationSamples": 16, "grid": 6},
         "export": {"quantType": "Q8_0", "agreementPrompts": 4, "agreementTokens": 8},
         "pack": {"dictionaryBytes": 4096},
         "recover": {"hardestExamples": 8, "steps": 12, "learningRate": 0.005, "data": data},
@@ -64,6 +64,7 @@ def test_the_whole_chain_runs_through_cogumi_run(tiny: dict[str, Path], tmp_path
     weights = qc["config_groups"]["group_0"]["weights"]
     assert qc["format"] == "pack-quantized" and weights["num_bits"] == 4 and weights["group_size"] == 32
     assert stages["quantize"]["metrics"]["sparsity.total"] >= prune["sparsity.total"]  # pruned zeros stay zero
+    assert stages["quantize"]["metrics"]["grid"] == 6  # AWQ's search grid (llmcompressor's n_grid)
 
     export = stages["export"]["metrics"]
     gguf = _local(stages["export"]["artifacts"]["gguf"]["uri"])

@@ -6,8 +6,9 @@ of ``quantize.groupSize`` along each row, 16-bit activations; ``lm_head`` and em
 16/32 bits. The group size must divide the input width of every decoder Linear (refused before
 any work otherwise, naming the layers and the sizes that fit). Calibration:
 ``quantize.calibrationSamples`` examples of ``quantize.calibration`` (default: the task suites'
-train splits). On a machine without an accelerator llmcompressor's intermediates cache must not
-pin memory (:func:`cogumi_workloads.compress.llmc.cpu_workaround`); with one, nothing is patched.
+train splits). AWQ searches ``quantize.grid`` scaling ratios per mapping (llmcompressor's
+``n_grid``). On a machine without an accelerator llmcompressor's intermediates cache must not pin
+memory (:func:`cogumi_workloads.compress.llmc.cpu_workaround`); with one, nothing is patched.
 
 ``quantize.backend: autoawq`` uses AutoAWQ where it is importable and fails permanently with a
 clear message where it is not (it is archived upstream and installs on few platforms).
@@ -84,7 +85,7 @@ def run(ctx: StageContext[CompressionRunSpec]) -> None:
                 del model
                 _autoawq(src, out, cfg.group_size, data, ctx)
             else:
-                recipe = [AWQModifier(duo_scaling=True),
+                recipe = [AWQModifier(duo_scaling=True, n_grid=cfg.grid),
                           QuantizationModifier(config_groups={"group_0": llmc.w4a16_scheme(cfg.group_size)},
                                                ignore=["lm_head"])]
                 model = llmc.oneshot(model, tok, recipe, llmc.calibration_loader(tok, data), ctx.log)
@@ -93,6 +94,7 @@ def run(ctx: StageContext[CompressionRunSpec]) -> None:
         reached = sparsity(reloaded)
     source_bytes, out_bytes = size_bytes(src), size_bytes(ctx.output_path(OUTPUT))
     ctx.metrics.update({"groupSize": float(cfg.group_size), "calibrationSamples": float(len(data)),
+                        "grid": float(cfg.grid),
                         "sourceBytes": float(source_bytes), "sizeBytes": float(out_bytes),
                         "compressionRatio": source_bytes / out_bytes, "sparsity.total": reached["sparsity.total"],
                         **usage.metrics()})
