@@ -46,10 +46,16 @@ EVENTS = {("", "events", "create")}  # kopf.event()
 
 
 def _operator_modules() -> list[Path]:
+    """The modules the running operator loads (`kopf run -m cogumi_operator.handlers`), found in a fresh
+    interpreter: other tests import CLI-only modules (demo, bench) whose calls are the user's, not the
+    operator's."""
     import cogumi_operator.handlers  # noqa: F401  (registers every handler with kopf's default registry)
 
-    return sorted({Path(m.__file__) for name, m in sys.modules.items()
-                   if name.startswith("cogumi_operator") and getattr(m, "__file__", None)})
+    probe = ("import sys, cogumi_operator.handlers\n"
+             "print('\\n'.join(m.__file__ for n, m in sys.modules.items()"
+             " if n.startswith('cogumi_operator') and getattr(m, '__file__', None)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return sorted({Path(line) for line in out.splitlines() if line})
 
 
 def _kopf_needs() -> set[tuple[str, str, str]]:
