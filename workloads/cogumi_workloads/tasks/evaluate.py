@@ -12,6 +12,7 @@ more text cannot change its verdict (:meth:`Suite.settled`). On a GPU the model 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,24 @@ def local_model_path(uri: str) -> Path:
     return path
 
 
+def dense_kwargs(path: Path) -> dict[str, Any]:
+    """``from_pretrained`` arguments that load a compressed-tensors folder (AWQ W4A16, pruned) with dense weights.
+
+    Decompressed once at load, the Linear layers are plain again: peft can attach adapters to them (a
+    compressed module has no ``weight``) and generation does not unpack 4-bit weights at every step.
+    Empty for a plain folder or a GGUF file.
+    """
+    config = path / "config.json"
+    if not config.is_file():
+        return {}
+    quant = json.loads(config.read_text()).get("quantization_config")
+    if not isinstance(quant, dict) or quant.get("quant_method") != "compressed-tensors":
+        return {}
+    from transformers import CompressedTensorsConfig
+
+    return {"quantization_config": CompressedTensorsConfig(dequantize=True)}
+
+
 def load_model(uri: str | Path, log: JsonLogger | None = None) -> LoadedModel:
     """Load the causal LM and its tokenizer from a folder path or URI."""
     from cogumi_workloads.assets.models import require
@@ -97,7 +116,7 @@ def load_model(uri: str | Path, log: JsonLogger | None = None) -> LoadedModel:
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **dense_kwargs(path)).to(device)
     model.eval()
     if log is not None:
         log.info("model loaded", model=str(uri), path=str(path), device=device, dtype=str(dtype),

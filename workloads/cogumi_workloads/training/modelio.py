@@ -71,10 +71,13 @@ def load_model(path: Path, want_4bit: bool = False, for_training: bool = True) -
     import torch
     from transformers import AutoModelForCausalLM
 
+    from cogumi_workloads.tasks.evaluate import dense_kwargs
+
     folder, extra = _gguf_kwargs(path)
     tokenizer = load_tokenizer(path)
     cuda = cuda_available()
-    if want_4bit and cuda and importlib.util.find_spec("bitsandbytes") is not None:
+    dense = {} if extra else dense_kwargs(folder)  # a compressed base (AWQ, pruned) is trained on its dense weights
+    if want_4bit and cuda and not dense and importlib.util.find_spec("bitsandbytes") is not None:
         from transformers import BitsAndBytesConfig
 
         quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -88,14 +91,17 @@ def load_model(path: Path, want_4bit: bool = False, for_training: bool = True) -
                                                     gradient_checkpointing_kwargs={"use_reentrant": False})
         return Loaded(model, tokenizer, "cuda", True, "QLoRA: 4-bit NF4 base (double quantisation, bf16 compute, "
                       "gradient checkpointing) on CUDA")
-    if want_4bit and cuda:
+    if want_4bit and dense:
+        note = (f"plain LoRA in {'bf16 on CUDA' if cuda else 'float32 on the CPU'} on the dequantized weights of the "
+                "compressed-tensors base (quantized already: NF4 on top would quantize it twice)")
+    elif want_4bit and cuda:
         note = "plain LoRA on CUDA in bf16: bitsandbytes is not installed, so no 4-bit base"
     elif want_4bit:
         note = "plain LoRA in float32 on the CPU: QLoRA's 4-bit NF4 needs CUDA"
     else:
         note = "plain LoRA" + (" in bf16 on CUDA" if cuda else " in float32 on the CPU")
     dtype = torch.bfloat16 if cuda else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra, **dense)
     device = "cuda" if cuda else "cpu"
     model.to(device)
     return Loaded(model, tokenizer, device, False, note)
