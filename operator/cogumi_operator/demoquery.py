@@ -54,7 +54,7 @@ def _call(url: str, method: str, body: dict[str, Any] | None = None) -> tuple[di
             return json.loads(resp.read()), {k.lower(): v for k, v in resp.headers.items()}
     except urllib.error.HTTPError as err:
         raise QueryError(f"{method} {url}: HTTP {err.code}: {err.read()[:500]!r}") from err
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as err:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError, ValueError) as err:
         raise QueryError(f"{method} {url}: {err}") from err
 
 
