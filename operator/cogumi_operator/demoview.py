@@ -74,7 +74,8 @@ def snapshot(custom: Any, namespace: str, kind: str, name: str) -> Snapshot:
     top = read(custom, namespace, kind, name)
     nodes: list[Seen] = []
     if kind == "Pipeline" and top.status is not None:
-        for st in top.status.stages:
+        order = [n.get("name") for n in top.spec.get("nodes") or []]  # as written (the status is in DAG order)
+        for st in sorted(top.status.stages, key=lambda s: order.index(s.name) if s.name in order else len(order)):
             child_kind, child = (st.job or "/").split("/", 1)
             nodes.append(read(custom, namespace, child_kind, child, node=st.name))
     return Snapshot(top, nodes)
