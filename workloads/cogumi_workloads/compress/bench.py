@@ -14,7 +14,9 @@
 
 Writes ``results.json`` and ``results.md`` (the table) into the work folder and prints the table;
 ``--json OUT`` writes the same JSON to OUT as well. For a quick run: ``--no-variants`` skips step 3 and
-``--items 0`` skips the task suites (token agreement only).
+``--items 0`` skips the task suites (token agreement only). ``--resume`` reuses what an earlier run
+with the same arguments left in the work folder: the chain (when every stage's result is there and
+succeeded), the peer's export and the variants; only the measuring is done again.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate-samples", type=int, default=120)
     p.add_argument("--no-variants", action="store_true", help="skip the AWQ-alone and AWQ-skipped GGUF variants")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write results.json to this file")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the chain, peer and variants an earlier run with the same arguments left in --workdir")
     return p
 
 
@@ -74,9 +78,40 @@ def manifest(ns: argparse.Namespace) -> dict[str, Any]:
         "calibrate": {"samples": ns.calibrate_samples}}}
 
 
+def chain_from_results(workdir: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The status of an earlier chain in ``workdir``, rebuilt from its stage results, or None.
+
+    None unless ``workdir/compressionrun.yaml`` is ``wanted`` and every stage of the spec has a
+    succeeded result in ``workdir/run/results`` (the last attempt of each counts).
+    """
+    from cogumi_api.compression import COMPRESSION_ORDER
+
+    path = workdir / "compressionrun.yaml"
+    if not path.is_file() or yaml.safe_load(path.read_text()) != wanted:
+        return None
+    latest: dict[str, dict[str, Any]] = {}
+    for result in sorted((workdir / "run" / "results").glob("*.json")):
+        report = json.loads(result.read_text())
+        name = report.get("stage")
+        if name and report.get("attempt", 0) >= latest.get(name, {}).get("attempt", 0):
+            latest[name] = report
+    names = wanted["spec"].get("stages", list(COMPRESSION_ORDER))
+    if any(latest.get(n, {}).get("outcome") != "Succeeded" for n in names):
+        return None
+    return {"phase": "Succeeded", "resumed": True,
+            "stages": [{"name": n, "phase": "Succeeded", "metrics": latest[n].get("metrics", {}),
+                        "artifacts": latest[n].get("artifacts", {}), "message": latest[n].get("message", "")}
+                       for n in COMPRESSION_ORDER if n in names]}
+
+
 def run_chain(ns: argparse.Namespace, log: JsonLogger) -> dict[str, Any]:
     folder = ns.workdir / "run"
     path = ns.workdir / "compressionrun.yaml"
+    if ns.resume:
+        status = chain_from_results(ns.workdir, manifest(ns))
+        if status is not None:
+            log.info("reusing the chain of an earlier run", folder=str(folder))
+            return status
     path.write_text(yaml.safe_dump(manifest(ns), sort_keys=False))
     log.info("running the chain", manifest=str(path))
     proc = subprocess.run([sys.executable, "-m", "cogumi_operator.cli", "run", "-f", str(path), "--workdir",
@@ -94,6 +129,11 @@ def run_peer(ns: argparse.Namespace, log: JsonLogger) -> dict[str, Any]:
     spec = manifest(ns)["spec"] | {"stages": ["export"]}
     invocation = {"resource": {"kind": "CompressionRun", "name": "peer"}, "stage": "export", "params": spec,
                   "output": out.as_uri(), "result": (out / "result.json").as_uri()}
+    if ns.resume and (out / "invocation.json").is_file() and (out / "result.json").is_file():
+        earlier: dict[str, Any] = json.loads((out / "result.json").read_text())
+        if json.loads((out / "invocation.json").read_text()) == invocation and earlier.get("outcome") == "Succeeded":
+            log.info("reusing the peer of an earlier run", folder=str(out))
+            return earlier
     (out / "invocation.json").write_text(json.dumps(invocation))
     log.info("exporting the peer (plain llama.cpp of the original)", quantType=ns.quant_type)
     proc = subprocess.run([sys.executable, "-m", "cogumi_workloads", "compressionrun.export", "--spec",
