@@ -15,16 +15,13 @@ interval (validationCiLow/High) — the shared evaluation function on the data's
 
 from __future__ import annotations
 
-import time
-
 from cogumi_api.training import BaseTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.runtime.errors import PermanentError
-from cogumi_workloads.runtime.uris import atomic_dir
 from cogumi_workloads.tasks.evaluate import evaluate
 from cogumi_workloads.training import data as training_data
 from cogumi_workloads.training import sft
-from cogumi_workloads.training.files import read_rows, write_json
+from cogumi_workloads.training.files import read_rows
 from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, device_metrics, for_eval, load_model, model_path
 
 OUTPUT = "adapter"
@@ -51,14 +48,8 @@ def run(ctx: StageContext[BaseTrainingSpec]) -> None:
     encoded = sft.encode(loaded.tokenizer, examples, spec.training.max_seq_length)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     ctx.log.info("training", examples=len(encoded), rank=rank, trainableParameters=trainable, origin=data.origin)
-    start = time.monotonic()
-    curve = sft.train(model, loaded.tokenizer, encoded, spec.training, loaded.device, ctx.log)
-    seconds = time.monotonic() - start
-    with atomic_dir(ctx.output_path(OUTPUT)) as folder:
-        model.save_pretrained(folder)
-        write_json(folder / "training.json", {"losses": curve.losses, "rank": rank, "method": spec.method,
-                                              "quantized4bit": loaded.quantized4bit, "how": loaded.note,
-                                              "examples": len(encoded), "seconds": round(seconds, 2)})
+    curve, seconds = sft.train_and_save(model, loaded, encoded, spec.training, ctx.output_path(OUTPUT), ctx.log,
+                                        rank=rank, method=spec.method)
     ctx.metrics.update(curve.summary())
     ctx.metrics.update(device_metrics())
     ctx.metrics.update({"examples": float(len(encoded)), "distilledPairs": float(distilled), "rank": float(rank),

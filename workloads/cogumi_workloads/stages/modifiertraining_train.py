@@ -12,16 +12,13 @@ quantized4bit, adapterBytes.
 
 from __future__ import annotations
 
-import time
-
 from cogumi_api.common import DEFAULT_RANK
 from cogumi_api.training import ModifierTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.runtime.errors import PermanentError
-from cogumi_workloads.runtime.uris import atomic_dir
 from cogumi_workloads.training import sft
 from cogumi_workloads.training.adapters import WEIGHTS
-from cogumi_workloads.training.files import read_rows, write_json
+from cogumi_workloads.training.files import read_rows
 from cogumi_workloads.training.modelio import device_metrics, load_model, model_path
 
 OUTPUT = "trained-adapter"
@@ -41,15 +38,9 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     ctx.log.info("training the modifier", domain=spec.domain, examples=len(encoded), rank=rank,
                  trainableParameters=trainable, how=loaded.note)
-    start = time.monotonic()
-    curve = sft.train(model, loaded.tokenizer, encoded, spec.training, loaded.device, ctx.log)
-    seconds = time.monotonic() - start
-    with atomic_dir(ctx.output_path(OUTPUT)) as folder:
-        model.save_pretrained(folder)
-        write_json(folder / "training.json", {"losses": curve.losses, "rank": rank, "domain": spec.domain,
-                                              "quantized4bit": loaded.quantized4bit, "how": loaded.note,
-                                              "examples": len(encoded), "seconds": round(seconds, 2)})
-        weights = (folder / WEIGHTS).stat().st_size
+    curve, seconds = sft.train_and_save(model, loaded, encoded, spec.training, ctx.output_path(OUTPUT), ctx.log,
+                                        rank=rank, domain=spec.domain)
+    weights = (ctx.output_path(OUTPUT) / WEIGHTS).stat().st_size
     ctx.metrics.update(curve.summary())
     ctx.metrics.update(device_metrics())
     ctx.metrics.update({"examples": float(len(encoded)), "rank": float(rank), "trainableParameters": float(trainable),

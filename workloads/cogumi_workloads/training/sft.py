@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cogumi_api.training import Lora, Training
 from cogumi_workloads.runtime.logs import JsonLogger
+from cogumi_workloads.runtime.uris import atomic_dir
 from cogumi_workloads.tasks.evaluate import chat_text
+from cogumi_workloads.training.files import write_json
 
 IGNORE = -100
 
@@ -151,3 +155,19 @@ def train(model: Any, tokenizer: Any, encoded: list[tuple[list[int], list[int]]]
             log.info("train step", step=step + 1, steps=steps, loss=round(curve.losses[-1], 5))
     model.eval()
     return curve
+
+
+def train_and_save(model: Any, loaded: Any, encoded: list[tuple[list[int], list[int]]], training: Training,
+                   out: Path, log: JsonLogger, **record: Any) -> tuple[LossCurve, float]:
+    """Train (:func:`train`), then write the adapter and its ``training.json`` (the loss curve, the
+    caller's ``record``, how the model was loaded, examples, seconds) atomically to ``out``.
+    ``loaded`` is a :class:`cogumi_workloads.training.modelio.Loaded`; returns the curve and the seconds."""
+    start = time.monotonic()
+    curve = train(model, loaded.tokenizer, encoded, training, loaded.device, log)
+    seconds = time.monotonic() - start
+    with atomic_dir(out) as folder:
+        model.save_pretrained(folder)
+        write_json(folder / "training.json", {"losses": curve.losses, **record,
+                                              "quantized4bit": loaded.quantized4bit, "how": loaded.note,
+                                              "examples": len(encoded), "seconds": round(seconds, 2)})
+    return curve, seconds
