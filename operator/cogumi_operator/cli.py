@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-console = Console(stderr=True)
+# Without a terminal (CI logs, `| tee`) tables get 140 columns instead of rich's 80, so nothing is clipped.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _crds(args: argparse.Namespace) -> int:

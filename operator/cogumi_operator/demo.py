@@ -86,10 +86,13 @@ def _transitions(before: dict[str, str], snap: demoview.Snapshot, console: Conso
         if seen.status is not None and snap.top.kind != "Pipeline":
             rows = [(f"{seen.node}.{s.name}", s.phase) for s in seen.status.stages]
         for key, phase in rows:
-            if before.get(key) not in (None, phase) or (key not in before and phase not in ("waiting", "Pending")):
+            # a running node's stage is part of what is compared, so each stage start is a line of its own
+            stage = seen.status.stage if seen.status and phase == "Running" else None
+            state = f"{phase} {stage}" if stage else phase
+            if before.get(key) not in (None, state) or (key not in before and phase not in ("waiting", "Pending")):
                 detail = seen.ready_message if snap.top.kind == "Pipeline" else ""
                 console.log(f"{key}: {phase}" + (f" — {demoview.clip(detail, 100)}" if detail else ""))
-            before[key] = phase
+            before[key] = state
 
 
 def watch(custom: client.CustomObjectsApi, kind: str, name: str, console: Console,

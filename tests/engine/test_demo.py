@@ -69,6 +69,25 @@ def test_the_live_table_and_the_gates_table_show_every_node_and_gate():
     assert [d.node for d in demoview.deployments(snap)] == ["assistant"]
 
 
+def test_without_a_terminal_every_stage_start_and_phase_change_is_a_line_of_the_log():
+    top = demoview.Seen("Pipeline", "mvp", "mvp", Status(phase="Running"), T0)
+    console, seen = Console(record=True, width=200), {}
+
+    def step(phase: str, stage: str | None) -> None:
+        status = Status(phase=phase, stage=stage, conditions=[Condition(
+            type="Ready", status="False", reason=phase, message=f"stage {stage} started", last_transition_time=T0)])
+        demo._transitions(seen, demoview.Snapshot(top, [demoview.Seen("ModifierTraining", "mvp-code", "code",
+                                                                       status, T0)]), console)
+
+    for phase, stage in [("Pending", None), ("Running", "baseline"), ("Running", "baseline"), ("Running", "train"),
+                         ("Succeeded", "gate")]:
+        step(phase, stage)
+    lines = [line for line in console.export_text().splitlines() if line.strip()]
+    assert len(lines) == 3, lines
+    assert "code: Running — stage baseline started" in lines[0] and "code: Running — stage train started" in lines[1]
+    assert "code: Succeeded" in lines[2]
+
+
 class _Api(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
