@@ -4,9 +4,11 @@ it ran with the same manifest and every stage succeeded; the peer is reused only
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from cogumi_workloads.compress import bench
@@ -64,3 +66,27 @@ def test_peer_is_reused_only_for_the_same_invocation(tmp_path: Path) -> None:
     (peer / "invocation.json").write_text(json.dumps(invocation))
     (peer / "result.json").write_text(json.dumps({"outcome": "Succeeded", "metrics": {"tokenAgreement": 0.9}}))
     assert bench.run_peer(ns, JsonLogger("test"))["metrics"] == {"tokenAgreement": 0.9}
+
+
+def test_a_measured_row_is_read_back_on_resume_only_while_artifact_and_arguments_match(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    artifact = tmp_path / "model.gguf"
+    artifact.write_bytes(b"x" * 10)
+    calls: list[str] = []
+
+    def row(*args: str) -> dict[str, Any]:
+        ns = bench._parser().parse_args(["--workdir", str(tmp_path), "--items", "0", *args])
+        return bench._measure_row("export", artifact, 10.0, None, tmp_path, ns, {"metrics": {"seconds": 3.0}},
+                                  log=JsonLogger("test"))
+
+    monkeypatch.setattr(bench.evaluation, "agreement", lambda path, ref: calls.append(str(path)) or 0.75)
+    first = row()
+    assert first["tokenAgreement"] == 0.75 and first["seconds"] == 3.0 and len(calls) == 1
+    assert row("--resume") == first and len(calls) == 1  # read back, not measured again
+    assert row() == first and len(calls) == 2  # without --resume every row is measured
+    row("--resume", "--prompts", "8")  # other measuring arguments: measured again
+    assert len(calls) == 3
+    artifact.write_bytes(b"y" * 10)  # the artifact changed (same size, newer mtime): measured again
+    os.utime(artifact, (artifact.stat().st_atime, artifact.stat().st_mtime + 5))
+    row("--resume")
+    assert len(calls) == 4

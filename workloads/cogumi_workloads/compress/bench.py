@@ -16,13 +16,15 @@ Writes ``results.json`` and ``results.md`` (the table) into the work folder and 
 ``--json OUT`` writes the same JSON to OUT as well. For a quick run: ``--no-variants`` skips step 3 and
 ``--items 0`` skips the task suites (token agreement only). ``--resume`` reuses what an earlier run
 with the same arguments left in the work folder: the chain (when every stage's result is there and
-succeeded), the peer's export and the variants; only the measuring is done again.
+succeeded), the peer's export, the variants and every row already measured with the same measuring
+arguments (``rows/``), so a stopped run goes on where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -159,8 +161,21 @@ def variants(status: dict[str, Any], scratch: Path, log: JsonLogger) -> dict[str
     return out
 
 
+def _row_key(name: str, path: Path | None, size: float, ns: argparse.Namespace) -> dict[str, Any]:
+    """What a measured row depends on: the artifact (name, size, modification time) and the measuring arguments."""
+    mtime = path.stat().st_mtime if path is not None and path.exists() else None
+    return {"artifact": name, "bytes": size, "mtime": mtime, "items": ns.items, "domains": ns.domains,
+            "prompts": ns.prompts, "tokens": ns.tokens}
+
+
 def _measure_row(name: str, path: Path | None, size: float, ref: Any, original: Path, ns: argparse.Namespace,
                  stage: dict[str, Any] | None = None, note: str = "", *, log: JsonLogger) -> dict[str, Any]:
+    """One row of the table; with ``--resume`` a row measured earlier with the same key is read back."""
+    key = _row_key(name, path, size, ns)
+    cache = ns.workdir / "rows" / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16] + ".json")
+    if ns.resume and cache.is_file():
+        log.info("reusing a row measured earlier", artifact=name, file=str(cache))
+        return dict(json.loads(cache.read_text()))
     row: dict[str, Any] = {"artifact": name, "bytes": size, "note": note}
     if path is not None:
         row["tokenAgreement"] = evaluation.agreement(path, ref)
@@ -171,6 +186,8 @@ def _measure_row(name: str, path: Path | None, size: float, ref: Any, original: 
         metrics = stage.get("metrics", {})
         row.update(peakRssBytes=metrics.get("peakRssBytes"), seconds=metrics.get("seconds"))
     log.info("measured", **{k: v for k, v in row.items() if k != "accuracy"})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(row, default=str))
     return row
 
 
