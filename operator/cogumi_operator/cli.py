@@ -10,7 +10,7 @@ import yaml
 from rich.console import Console
 
 # Without a terminal (CI logs, `| tee`) tables get 140 columns instead of rich's 80, so nothing is clipped.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140, log_path=False)
 
 
 def _crds(args: argparse.Namespace) -> int:
