@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-variants", action="store_true", help="skip the AWQ-alone and AWQ-skipped GGUF variants")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write results.json to this file")
     p.add_argument("--resume", action="store_true",
-                   help="reuse the chain, peer and variants an earlier run with the same arguments left in --workdir")
+                   help="reuse the chain, peer, variants and measured rows an earlier run with the same arguments "
+                        "left in --workdir")
     return p
 
 
