@@ -1,4 +1,5 @@
-"""Each specialisation kind end to end through `cogumi run` on the tiny random Llama with tiny data.
+"""Each specialisation kind end to end through `cogumi run` on the tiny random Llama with tiny data
+(BaseTraining runs through the operator instead: tests/specialisation/test_operator.py).
 
 The tiny model's output is noise, so these check the plumbing, artifacts and status, not quality
 (docs/specialisation.md has the measurements on SmolLM2)."""
@@ -9,45 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from safetensors import safe_open
 
 from cogumi_api.common import DEFAULT_RANK
 
-from .helpers import artifact_path, cogumi_run, manifest, stage, write_jsonl
+from .helpers import artifact_path, cogumi_run, manifest, stage
 
 pytestmark = pytest.mark.slow
-
-
-def _split_folder(root: Path) -> Path:
-    rows = [{"id": f"r{i}", "prompt": f"What is {i} + {i}?", "answer": str(2 * i), "domain": "math", "source": "t"}
-            for i in range(12)]
-    write_jsonl(root / "train.jsonl", rows[:8])
-    write_jsonl(root / "validation.jsonl", rows[8:])
-    write_jsonl(root / "test.jsonl", [])
-    return root
-
-
-def test_basetraining_trains_lora_on_cpu_and_merges_a_full_model(tmp_path: Path, tiny_llama: str) -> None:
-    data = _split_folder(tmp_path / "data")
-    code, status, out = cogumi_run(manifest("BaseTraining", "base", {
-        "baseModel": {"uri": tiny_llama}, "data": {"uri": data.as_uri()}, "method": "qlora",
-        "lora": {"rank": 4}, "training": {"maxSteps": 3, "batchSize": 4, "maxSeqLength": 64}}), tmp_path / "run")
-    assert code == 0 and status["phase"] == "Succeeded", out
-    assert [s["name"] for s in status["stages"]] == ["train", "merge"]
-    train = stage(status, "train")
-    m = train["metrics"]
-    assert m["quantized4bit"] == 0 and "CPU" in train["message"] and "QLoRA" in train["message"]
-    assert m["steps"] == 3 and m["lossFirst"] > 0 and m["lossLast"] > 0 and m["examples"] == 8
-    assert m["validationN"] == 4 and 0 <= m["validationAccuracy"] <= 1
-    assert m["validationCiLow"] <= m["validationAccuracy"] <= m["validationCiHigh"]
-    losses = json.loads((artifact_path(status, "adapter") / "training.json").read_text())["losses"]
-    assert len(losses) == 3 and losses[0] == pytest.approx(m["lossFirst"], abs=1e-4)
-    model = artifact_path(status, "model")
-    assert (model / "config.json").is_file() and (model / "tokenizer.json").is_file()
-    with safe_open(str(model / "model.safetensors"), "pt") as weights:
-        assert not any("lora" in key for key in weights.keys())
-    assert stage(status, "merge")["metrics"]["mergeMaxLogitDiff"] < 1e-3
-    assert status["size"] and status["artifacts"]["model"]["sha256"]
 
 
 def test_failureanalysis_clusters_and_labels_the_failures(tmp_path: Path, tiny_llama: str) -> None:

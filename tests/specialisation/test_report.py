@@ -3,7 +3,12 @@ and versions of the measurement are on it, and a modifier that did not beat its 
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cogumi_workloads.training import measure
 from cogumi_workloads.training.report import render
@@ -39,3 +44,38 @@ def test_report_renders_results_without_date_or_versions() -> None:
                    "runs": [_run("math", 0.25, 0.5)]})
     assert "Measured" not in text
     assert "| math | 16 |" in text
+
+
+def _keep(workdir: Path, record: dict[str, Any]) -> None:
+    (workdir / "runs").mkdir(parents=True, exist_ok=True)
+    (workdir / "runs" / f"{record['name']}.json").write_text(json.dumps(record))
+
+
+def test_resume_reads_back_kept_runs_and_starts_no_teacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ns = argparse.Namespace(
+        base=measure.BASE, samples=16, steps=8, batch_size=4, learning_rate=2e-4, teacher_tokens=256,
+        tier2_price=0.002, tier2_budget=0.05, tier2_samples=4)
+    doc = measure.modifier("math", measure.teachers(None, ns), ns)
+    doc["spec"]["teachers"][0].update(url="http://127.0.0.1:40001/v1", model="SmolLM2")  # another port, earlier
+    run = _run("math", 0.25, 0.5)
+    run["status"]["stages"].append({"name": "train", "metrics": {
+        "examples": 3, "rank": 96, "steps": 8, "lossFirst": 0.8, "lossLast": 0.1, "trainSeconds": 120}})
+    _keep(tmp_path, {**run, "name": "modifier-math", "spec": doc["spec"], "teacherServer": "llama-cpp",
+                     "started": {"date": "2026-11-26 08:07 UTC", "loadAverage": 1.3},
+                     "ended": {"date": "2026-11-26 08:30 UTC", "loadAverage": 2.0}})
+
+    def no_server(*_: object) -> None:
+        raise AssertionError("a kept run must not start a teacher server")
+
+    monkeypatch.setattr(measure, "start_teachers", no_server)
+    out = tmp_path / "report.md"
+    argv = ["--workdir", str(tmp_path), "--out", str(out), "--domains", "math", "--skip-meta", "--resume",
+            "--server", "llama-cpp", "--note", "Beside other work."]
+    assert measure.main(argv) == 0
+    text = out.read_text()
+    assert "| math | 16 | 25.0 %" in text and "Beside other work." in text
+    assert "| 1.0 min | 2026-11-26 08:07 UTC, load 1.3 → 2.0 |" in text  # the kept run's own date and load
+    assert measure.kept_run(doc, tmp_path, "cogumi") is None  # another teacher server: run again
+    changed = measure.modifier("math", measure.teachers(None, ns), ns)
+    changed["spec"]["samples"] = 32
+    assert measure.kept_run(changed, tmp_path, "llama-cpp") is None  # another size: run again

@@ -69,14 +69,14 @@ def run(ctx: StageContext[CompressionRunSpec]) -> None:
         raise PermanentError("quantize.backend autoawq needs the autoawq package, which is not installed here "
                              "(it is archived upstream and installs on few platforms); use backend llmcompressor")
     require_ml(ctx.stage_id, "llmcompressor", "compressed_tensors")
-    from llmcompressor.modifiers.quantization import QuantizationModifier
-    from llmcompressor.modifiers.transform import AWQModifier
-
     what, src = model_source(ctx)
     with measure() as usage:
         tok = load_tokenizer(src)
         model = load_model(src)
-        llmc.check_group_size(model, cfg.group_size)
+        llmc.check_group_size(model, cfg.group_size)  # before llmcompressor's slow import: refusals come first
+        from llmcompressor.modifiers.quantization import QuantizationModifier
+        from llmcompressor.modifiers.transform import AWQModifier
+
         data = examples(cfg.calibration, "train", cfg.calibration_samples, ctx.workdir)
         ctx.log.info("quantizing", source=what, scheme=cfg.scheme, groupSize=cfg.group_size, backend=cfg.backend,
                      calibrationSamples=len(data), device=device())

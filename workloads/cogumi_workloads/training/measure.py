@@ -11,6 +11,11 @@ the markdown report (:mod:`cogumi_workloads.training.report`) from the resulting
 
 Every size is a flag so a GPU machine can run the same command with larger numbers. On a shared CPU
 set ``OMP_NUM_THREADS=1``: two spinning OpenMP threads per process ran several times slower here.
+
+Each finished run is kept in ``WORKDIR/runs/NAME.json`` (its spec, status, wall time, and the date and
+load around it). With ``--resume`` a kept run whose spec is unchanged (teacher URLs aside: their ports
+differ each time) is read back instead of run again, so a stopped measurement goes on where it stopped
+and the report always covers every domain asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -42,28 +48,55 @@ def cogumi() -> str:
     return str(Path(sys.executable).with_name("cogumi"))
 
 
-def run_resource(doc: dict[str, Any], workdir: Path, env: dict[str, str]) -> dict[str, Any]:
-    """``cogumi run`` one manifest; returns the printed status with the wall time."""
-    manifest = workdir / f"{doc['metadata']['name']}.yaml"
+def _now() -> dict[str, Any]:
+    load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "loadAverage": load}
+
+
+def run_key(spec: dict[str, Any]) -> dict[str, Any]:
+    """What decides whether a kept run answers for ``spec``: the spec without the teachers' URLs and model ids
+    (a new port each time; the server kind, which names the model, is compared on its own)."""
+    teachers = [{k: v for k, v in t.items() if k not in ("url", "model")} for t in spec.get("teachers", [])]
+    return {**spec, "teachers": teachers}
+
+
+def kept_run(doc: dict[str, Any], workdir: Path, server: str) -> dict[str, Any] | None:
+    """The kept record of ``doc``'s run when it ended with a status and its spec and teacher server are unchanged."""
+    path = workdir / "runs" / f"{doc['metadata']['name']}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    same = (run_key(record["spec"]) == run_key(doc["spec"]) and record["kind"] == doc["kind"]
+            and record.get("teacherServer") == server)
+    return record if same and record["status"].get("phase") not in (None, "NoStatus") else None
+
+
+def run_resource(doc: dict[str, Any], workdir: Path, env: dict[str, str], server: str) -> dict[str, Any]:
+    """``cogumi run`` one manifest; returns (and keeps) the printed status with the wall time."""
+    name = doc["metadata"]["name"]
+    manifest = workdir / f"{name}.yaml"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(yaml.safe_dump(doc, sort_keys=False))
-    start = time.monotonic()
-    proc = subprocess.run([cogumi(), "run", "-f", str(manifest), "--workdir", str(workdir / doc["metadata"]["name"])],
+    started, start = _now(), time.monotonic()
+    proc = subprocess.run([cogumi(), "run", "-f", str(manifest), "--workdir", str(workdir / name)],
                           capture_output=True, text=True, env=env, check=False)
     seconds = time.monotonic() - start
-    (workdir / f"{doc['metadata']['name']}.out").write_text(proc.stdout + proc.stderr)
+    (workdir / f"{name}.out").write_text(proc.stdout + proc.stderr)
     found = re.search(r"^status:", proc.stdout, re.MULTILINE)
     status = yaml.safe_load(proc.stdout[found.start():])["status"] if found else {"phase": "NoStatus"}
-    return {"name": doc["metadata"]["name"], "kind": doc["kind"], "spec": doc["spec"], "seconds": round(seconds, 1),
-            "status": status}
+    record = {"name": name, "kind": doc["kind"], "spec": doc["spec"], "seconds": round(seconds, 1),
+              "status": status, "teacherServer": server, "started": started, "ended": _now()}
+    (workdir / "runs").mkdir(exist_ok=True)
+    (workdir / "runs" / f"{name}.json").write_text(json.dumps(record, indent=2, default=str))
+    return record
 
 
-def teachers(tier1: teacherservers.TeacherServer, tier2: teacherservers.TeacherServer,
-             ns: argparse.Namespace) -> list[dict[str, Any]]:
+def teachers(servers: list[teacherservers.TeacherServer] | None, ns: argparse.Namespace) -> list[dict[str, Any]]:
+    """The two tiers; without ``servers`` (not started yet) their URL and model are left empty."""
+    tier1, tier2 = ({"url": s.url, "model": s.model} for s in servers) if servers else ({"url": "", "model": ""},) * 2
     return [
-        {"name": "tier1-local", "url": tier1.url, "model": tier1.model, "pricePer1kTokens": 0,
-         "maxTokens": ns.teacher_tokens},
-        {"name": "tier2-sampled", "url": tier2.url, "model": tier2.model, "pricePer1kTokens": ns.tier2_price,
+        {"name": "tier1-local", **tier1, "pricePer1kTokens": 0, "maxTokens": ns.teacher_tokens},
+        {"name": "tier2-sampled", **tier2, "pricePer1kTokens": ns.tier2_price,
          "budget": ns.tier2_budget, "maxTokens": ns.teacher_tokens, "samples": ns.tier2_samples,
          "temperature": 0.7, "apiKeySecret": {"name": "teacher-keys", "key": "tier2"}},
     ]
@@ -83,6 +116,16 @@ def meta(ns: argparse.Namespace) -> dict[str, Any]:
                      "metaSteps": ns.meta_steps, "innerSteps": 2, "innerLearningRate": 1e-4,
                      "metaLearningRate": 0.5, "lora": {"rank": 16}, "fewShot": {"k": 3, "storeSize": 64},
                      "heldOutPerDomain": ns.held_out}}
+
+
+def start_teachers(kind: str, log_dir: Path) -> list[teacherservers.TeacherServer]:
+    """Tier 1 (free) and tier 2 (behind an API key) on the student model."""
+    tier1 = teacherservers.start(kind, log_dir)
+    try:
+        return [tier1, teacherservers.start(kind, log_dir, api_key=TIER2_KEY if kind == "llama-cpp" else None)]
+    except BaseException:
+        tier1.stop()
+        raise
 
 
 VERSIONED = ("torch", "transformers", "peft", "llama_cpp_python")
@@ -129,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--held-out", type=int, default=8, help="MetaLearning.spec.heldOutPerDomain")
     p.add_argument("--server", choices=["auto", "llama-cpp", "cogumi"], default="auto")
     p.add_argument("--skip-meta", action="store_true")
+    p.add_argument("--resume", action="store_true",
+                   help="read back the runs kept in WORKDIR/runs whose spec is unchanged instead of running them")
+    p.add_argument("--note", default="", help="a paragraph for the report (say what the machine was also doing)")
     p.add_argument("--render-only", action="store_true", help="rewrite --out from WORKDIR/results.json")
     ns = p.parse_args(argv)
     if ns.render_only:
@@ -138,28 +184,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns.workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     load_start = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-    tier1 = teacherservers.start(kind, ns.workdir / "servers")
-    try:
-        tier2 = teacherservers.start(kind, ns.workdir / "servers", api_key=TIER2_KEY if kind == "llama-cpp" else None)
-    except BaseException:
-        tier1.stop()
-        raise
     env = {**os.environ, api_key_env("tier2-sampled"): TIER2_KEY}
-    runs = []
+    runs, servers = [], []
     try:
-        tiers = teachers(tier1, tier2, ns)
         for domain in ns.domains:
-            runs.append(run_resource(modifier(domain, tiers, ns), ns.workdir, env))
-            print(f"{domain}: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s", flush=True)
+            kept = kept_run(modifier(domain, teachers(None, ns), ns), ns.workdir, kind) if ns.resume else None
+            if kept is None and not servers:
+                servers = start_teachers(kind, ns.workdir / "servers")
+            runs.append(kept or run_resource(modifier(domain, teachers(servers, ns), ns), ns.workdir, env, kind))
+            print(f"{domain}: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
+                  + (" (kept from an earlier run)" if kept else ""), flush=True)
     finally:
-        tier1.stop()
-        tier2.stop()
+        for server in servers:
+            server.stop()
     if not ns.skip_meta:
-        runs.append(run_resource(meta(ns), ns.workdir, env))
-        print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s", flush=True)
-    command = "python -m cogumi_workloads.training.measure " + " ".join(argv if argv is not None else sys.argv[1:])
+        kept = kept_run(meta(ns), ns.workdir, kind) if ns.resume else None
+        runs.append(kept or run_resource(meta(ns), ns.workdir, env, kind))
+        print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
+              + (" (kept from an earlier run)" if kept else ""), flush=True)
+    command = "python -m cogumi_workloads.training.measure " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"machine": {**machine(), "loadAverageStart": load_start}, "teacherServer": kind,
-               "command": command.strip(), "runs": runs, "seconds": round(time.monotonic() - started, 1)}
+               "command": command.strip(), "runs": runs, "seconds": round(time.monotonic() - started, 1),
+               "note": ns.note}
     (ns.workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
     ns.out.parent.mkdir(parents=True, exist_ok=True)
     ns.out.write_text(render(results))

@@ -17,6 +17,15 @@ def _ci(low: float | None, high: float | None) -> str:
     return "—" if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f} %"
 
 
+def _when(run: dict[str, Any]) -> str:
+    """When a run was measured and the load around it (runs kept from earlier invocations carry their own)."""
+    started, ended = run.get("started"), run.get("ended")
+    if not started:
+        return "—"
+    loads = (started.get("loadAverage"), (ended or {}).get("loadAverage"))
+    return started["date"] + (f", load {loads[0]} → {loads[1]}" if None not in loads else ", load not recorded")
+
+
 def _stage(status: dict[str, Any], name: str) -> dict[str, Any]:
     return next((s for s in status.get("stages", []) if s["name"] == name), {})
 
@@ -64,7 +73,7 @@ def _modifier_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], li
         if train:
             training.append(f"| {domain} | {int(train['examples'])} | {int(train['rank'])} | {int(train['steps'])} | "
                             f"{train['lossFirst']:.3f} → {train['lossLast']:.3f} | {train['trainSeconds']:.0f} s | "
-                            f"{run['seconds'] / 60:.1f} min |")
+                            f"{run['seconds'] / 60:.1f} min | {_when(run)} |")
     return accuracy, cascade, compression, training, verdicts
 
 
@@ -74,7 +83,8 @@ def _meta(run: dict[str, Any]) -> list[str]:
     if not gate:
         return [f"MetaLearning ended {status.get('phase')}: {status.get('conditions', [{}])[0].get('message', '')}"]
     spec = run["spec"]
-    lines = [f"Reptile over a rank-{spec['lora']['rank']} LoRA across {', '.join(spec['domains'])}: "
+    lines = [f"Measured {_when(run)}; {run['seconds'] / 60:.1f} min.", "",
+             f"Reptile over a rank-{spec['lora']['rank']} LoRA across {', '.join(spec['domains'])}: "
              f"{spec['metaSteps']} meta-steps of {spec['innerSteps']} inner steps; held-out loss "
              f"{train.get('heldOutLossBefore', float('nan')):.3f} → {train.get('heldOutLossAfter', float('nan')):.3f}. "
              f"Gate on {int(gate['n'])} held-out test tasks ({spec['heldOutPerDomain']} per domain), "
@@ -118,11 +128,15 @@ def render(results: dict[str, Any]) -> str:
            "`cogumi run` printed (`" + str(results.get("teacherServer")) + "` teacher servers).", "",
            "```", results["command"], "```", "",
            f"Machine: {m['processor']}, {m['cpus']} cores ({m['platform']}), load average {m['loadAverage']} at the "
-           f"end, OMP threads {m['threads']}; total {results['seconds'] / 60:.0f} min.", ""]
+           f"end, OMP threads {m['threads']}; this invocation {results['seconds'] / 60:.0f} min, the runs it reports "
+           f"{sum(r['seconds'] for r in results['runs']) / 60:.0f} min (each run's date and load are in its table).",
+           ""]
     if m.get("date"):
         start = f" (load average {m['loadAverageStart']} at the start)" if m.get("loadAverageStart") is not None else ""
         out += [f"Measured {m['date']}{start}; " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
                 + ".", ""]
+    if results.get("note"):
+        out += [results["note"], ""]
     if first:
         t = first["training"]
         out += [f"Sizes (CPU, kept small on purpose): `samples: {first['samples']}` per domain (so n = "
@@ -139,8 +153,9 @@ def render(results: dict[str, Any]) -> str:
             "## Adapter compression (SVD rank reduction)", "",
             "| domain | rank | adapter weights before → after | ratio | validation accuracy before → after |",
             "|---|---|---|---|---|", *compression, "",
-            "## Training", "", "| domain | examples | rank | steps | loss first → last | train time | whole run |",
-            "|---|---|---|---|---|---|---|", *training, "",
+            "## Training", "",
+            "| domain | examples | rank | steps | loss first → last | train time | whole run | measured |",
+            "|---|---|---|---|---|---|---|---|", *training, "",
             "## Meta-learning: few-shot gain", ""]
     for run in metas:
         out += [*_meta(run), ""]
