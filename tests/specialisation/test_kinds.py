@@ -1,5 +1,6 @@
 """Each specialisation kind end to end through `cogumi run` on the tiny random Llama with tiny data
-(BaseTraining runs through the operator instead: tests/specialisation/test_operator.py).
+(BaseTraining runs through the operator instead: tests/specialisation/test_operator.py; ModifierTraining on
+the compressed base the MVP pipeline gives it: tests/workloads/test_compressed_base.py).
 
 The tiny model's output is noise, so these check the plumbing, artifacts and status, not quality
 (docs/specialisation.md has the measurements on SmolLM2)."""
@@ -10,8 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from cogumi_api.common import DEFAULT_RANK
 
 from .helpers import artifact_path, cogumi_run, manifest, stage
 
@@ -36,40 +35,6 @@ def test_failureanalysis_clusters_and_labels_the_failures(tmp_path: Path, tiny_l
     summary = json.loads((folder / "clusters.json").read_text())
     assert len(rows) == failures and {r["label"] for r in rows} == {c["label"] for c in summary["clusters"]}
     assert sum(c["size"] for c in summary["clusters"]) == failures
-
-
-def test_modifiertraining_through_cogumi_run_without_teachers(tmp_path: Path, tiny_llama: str) -> None:
-    code, status, out = cogumi_run(manifest("ModifierTraining", "mod", {
-        "domain": "creative", "baseModel": {"uri": tiny_llama}, "samples": 4,
-        "training": {"maxSteps": 2, "batchSize": 4, "maxSeqLength": 96}, "compression": {"method": "svd"}}),
-        tmp_path / "run")
-    assert [s["name"] for s in status["stages"]] == ["baseline", "teach", "train", "compress", "gate"], out
-    assert all(s["phase"] == "Succeeded" for s in status["stages"]), out
-    gate = stage(status, "gate")["metrics"]
-    assert gate["n"] == 4 and gate["gainOverBase"] == pytest.approx(gate["modifierAccuracy"] - gate["baseAccuracy"])
-    # the kind's default gate decides the phase: a random model rarely gains
-    assert status["phase"] == ("Succeeded" if gate["gainOverBase"] > 0 else "GateFailed")
-    assert (code == 0) == (status["phase"] == "Succeeded")
-    assert status["gates"][0]["metric"] == "gate.gainOverBase"
-    teach = stage(status, "teach")["metrics"]
-    assert teach["referenceAnswers"] == stage(status, "baseline")["metrics"]["failures"] == teach["accepted"]
-    train = stage(status, "train")["metrics"]
-    assert train["rank"] == DEFAULT_RANK["creative"] and train["quantized4bit"] == 0
-    compress = stage(status, "compress")["metrics"]
-    assert compress["rankAfter"] == DEFAULT_RANK["creative"] // 2 and compress["bytesAfter"] < compress["bytesBefore"]
-    assert "accuracyDelta" in compress and compress["n"] == 4
-    config = json.loads((artifact_path(status, "adapter") / "adapter_config.json").read_text())
-    assert config["r"] == DEFAULT_RANK["creative"] // 2
-    # the compressed adapter as llama.cpp's GGUF LoRA too (what a GGUF deployment loads)
-    import gguf
-
-    reader = gguf.GGUFReader(str(artifact_path(status, "gguf")))
-    field = reader.fields["adapter.type"]
-    assert bytes(field.parts[field.data[0]]).decode() == "lora"
-    names = {t.name for t in reader.tensors}
-    assert "blk.0.attn_q.weight.lora_a" in names and "blk.1.ffn_down.weight.lora_b" in names
-    assert {t.shape[1] for t in reader.tensors if t.name.endswith(".lora_a")} == {DEFAULT_RANK["creative"] // 2}
-    assert compress["ggufBytes"] == status["artifacts"]["gguf"]["bytes"]
 
 
 def test_metalearning_meta_trains_builds_the_store_and_gates_few_shot(tmp_path: Path, tiny_llama: str) -> None:

@@ -1,5 +1,6 @@
 """A modifier on a compressed base, as the MVP pipeline chains them: CompressionRun's AWQ W4A16 folder
-(compressed-tensors) is the base of ModifierTraining (and MetaLearning, which loads it the same way).
+(compressed-tensors) is the base of ModifierTraining (and MetaLearning, which loads it the same way);
+this is also ModifierTraining's workload test (every stage's metrics and artifacts).
 peft cannot attach LoRA to compressed modules, so the base is loaded with dense (dequantized) weights
 for training and for scoring with adapters; the modifier also comes out as a GGUF LoRA."""
 
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from cogumi_api.common import DEFAULT_RANK
 
 from .compress_kit import build_tiny_llama, invoke, needs_llama_cpp, needs_ml, write_data
 
@@ -47,12 +50,46 @@ def _run(kind: str, spec: dict[str, Any], workdir: Path) -> tuple[int, dict[str,
 
 
 def test_a_modifier_trains_on_the_awq_base_and_comes_out_as_a_gguf_lora(w4a16: Path, tmp_path: Path):
+    """ModifierTraining's five stages without teachers (the failures' reference answers are the examples), on
+    the compressed base the MVP pipeline gives it. The only run of the whole kind in the default suite."""
     code, status, out = _run("ModifierTraining", {
-        "domain": "creative", "baseModel": {"uri": w4a16.as_uri()}, "samples": 2, "lora": {"rank": 4},
-        "training": {"maxSteps": 1, "batchSize": 2, "maxSeqLength": 64}, "gates": []}, tmp_path / "mod")
-    assert code == 0 and status["phase"] == "Succeeded", out
+        "domain": "creative", "baseModel": {"uri": w4a16.as_uri()}, "samples": 4,
+        "training": {"maxSteps": 2, "batchSize": 4, "maxSeqLength": 96}, "compression": {"method": "svd"}},
+        tmp_path / "mod")
+    assert [s["name"] for s in status["stages"]] == ["baseline", "teach", "train", "compress", "gate"], out
+    assert all(s["phase"] == "Succeeded" for s in status["stages"]), out
+    gate = _stage(status, "gate")
+    assert gate["n"] == 4 and gate["gainOverBase"] == pytest.approx(gate["modifierAccuracy"] - gate["baseAccuracy"])
+    # the kind's default gate decides the phase: a random model rarely gains
+    assert status["phase"] == ("Succeeded" if gate["gainOverBase"] > 0 else "GateFailed")
+    assert (code == 0) == (status["phase"] == "Succeeded") and status["gates"][0]["metric"] == "gate.gainOverBase"
+    teach = _stage(status, "teach")
+    assert teach["referenceAnswers"] == _stage(status, "baseline")["failures"] == teach["accepted"]
     train = next(s for s in status["stages"] if s["name"] == "train")
     assert "dequantized weights of the compressed-tensors base" in train["message"]
-    gguf = Path(status["artifacts"]["gguf"]["uri"].removeprefix("file://"))
-    assert gguf.read_bytes()[:4] == b"GGUF" and status["artifacts"]["gguf"]["bytes"] == gguf.stat().st_size
+    assert train["metrics"]["rank"] == DEFAULT_RANK["creative"] and train["metrics"]["quantized4bit"] == 0
+    compress = _stage(status, "compress")
+    assert compress["rankAfter"] == DEFAULT_RANK["creative"] // 2 and compress["bytesAfter"] < compress["bytesBefore"]
+    assert "accuracyDelta" in compress and compress["n"] == 4
+    config = json.loads((_artifact(status, "adapter") / "adapter_config.json").read_text())
+    assert config["r"] == DEFAULT_RANK["creative"] // 2
+    # the compressed adapter as llama.cpp's GGUF LoRA too (what a GGUF deployment loads)
+    import gguf
 
+    path = _artifact(status, "gguf")
+    assert path.read_bytes()[:4] == b"GGUF" and status["artifacts"]["gguf"]["bytes"] == path.stat().st_size
+    reader = gguf.GGUFReader(str(path))
+    field = reader.fields["adapter.type"]
+    assert bytes(field.parts[field.data[0]]).decode() == "lora"
+    names = {t.name for t in reader.tensors}
+    assert "blk.0.attn_q.weight.lora_a" in names and "blk.1.ffn_down.weight.lora_b" in names
+    assert {t.shape[1] for t in reader.tensors if t.name.endswith(".lora_a")} == {DEFAULT_RANK["creative"] // 2}
+    assert compress["ggufBytes"] == status["artifacts"]["gguf"]["bytes"]
+
+
+def _stage(status: dict[str, Any], name: str) -> dict[str, float]:
+    return next(s for s in status["stages"] if s["name"] == name)["metrics"]
+
+
+def _artifact(status: dict[str, Any], name: str) -> Path:
+    return Path(status["artifacts"][name]["uri"].removeprefix("file://"))
