@@ -79,3 +79,14 @@ def test_resume_reads_back_kept_runs_and_starts_no_teacher(tmp_path: Path, monke
     changed = measure.modifier("math", measure.teachers(None, ns), ns)
     changed["spec"]["samples"] = 32
     assert measure.kept_run(changed, tmp_path, "llama-cpp") is None  # another size: run again
+
+
+def test_a_run_without_teachers_is_labelled_as_trained_on_reference_answers() -> None:
+    machine = {"platform": "p", "processor": "x86_64", "cpus": 2, "loadAverage": 1.0, "threads": "1"}
+    plain, reference = _run("automation", 0.0, 0.0), _run("automation", 0.0, 0.25)
+    reference["spec"] = {**reference["spec"], "teachers": []}
+    text = render({"machine": machine, "teacherServer": "llama-cpp", "command": "c", "seconds": 60.0,
+                   "runs": [plain, reference]})
+    assert "| automation | 16 | 0.0 %" in text and "| automation (reference answers) | 16 | 0.0 %" in text
+    assert "- **automation**: the modifier did not beat the base" in text
+    assert "**automation (reference answers)**: the modifier did not" not in text

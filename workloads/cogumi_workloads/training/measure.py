@@ -103,7 +103,9 @@ def teachers(servers: list[teacherservers.TeacherServer] | None, ns: argparse.Na
 
 
 def modifier(domain: str, tiers: list[dict[str, Any]], ns: argparse.Namespace) -> dict[str, Any]:
-    return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "ModifierTraining", "metadata": {"name": f"modifier-{domain}"},
+    """One domain's ModifierTraining; without tiers its examples are the failed tasks' reference answers."""
+    name = f"modifier-{domain}" + ("" if tiers else "-reference")
+    return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "ModifierTraining", "metadata": {"name": name},
             "spec": {"domain": domain, "baseModel": {"uri": ns.base}, "samples": ns.samples, "teachers": tiers,
                      "training": {"maxSteps": ns.steps, "batchSize": ns.batch_size, "maxSeqLength": 384,
                                   "learningRate": ns.learning_rate},
@@ -158,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("docs/specialisation.md"))
     p.add_argument("--workdir", type=Path, default=Path(".cogumi/measure"))
     p.add_argument("--domains", nargs="+", default=["math", "automation", "reasoning", "code"])
+    p.add_argument("--reference-domains", nargs="+", default=[], metavar="DOMAIN",
+                   help="also measure these domains without teachers (the failed tasks' reference answers are the "
+                        "examples): what the LoRA can learn where no teacher answer was verified")
     p.add_argument("--meta-domains", nargs="+", default=["math", "automation", "finance", "reasoning"])
     p.add_argument("--base", default=BASE, help="the student model (any HF folder URI)")
     p.add_argument("--samples", type=int, default=16, help="ModifierTraining.spec.samples")
@@ -197,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for server in servers:
             server.stop()
+    for domain in ns.reference_domains:
+        doc = modifier(domain, [], ns)
+        kept = kept_run(doc, ns.workdir, kind) if ns.resume else None
+        runs.append(kept or run_resource(doc, ns.workdir, env, kind))
+        print(f"{domain} (reference answers): {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
+              + (" (kept from an earlier run)" if kept else ""), flush=True)
     if not ns.skip_meta:
         kept = kept_run(meta(ns), ns.workdir, kind) if ns.resume else None
         runs.append(kept or run_resource(meta(ns), ns.workdir, env, kind))

@@ -37,7 +37,8 @@ def _metrics(status: dict[str, Any], name: str) -> dict[str, float]:
 def _modifier_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     accuracy, cascade, compression, training, verdicts = [], [], [], [], []
     for run in runs:
-        domain, status = run["spec"]["domain"], run["status"]
+        status = run["status"]
+        domain = run["spec"]["domain"] + ("" if run["spec"]["teachers"] else " (reference answers)")
         gate, teach = _metrics(status, "gate"), _metrics(status, "teach")
         comp, train, base = _metrics(status, "compress"), _metrics(status, "train"), _metrics(status, "baseline")
         if gate:
