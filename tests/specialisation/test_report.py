@@ -74,6 +74,7 @@ def test_resume_reads_back_kept_runs_and_starts_no_teacher(tmp_path: Path, monke
     assert measure.main(argv) == 0
     text = out.read_text()
     assert "| math | 16 | 25.0 %" in text and "Beside other work." in text
+    assert "--skip-meta --resume --server llama-cpp\n" in text  # the note is a paragraph, not in the command
     assert "| 1.0 min | 2026-11-26 08:07 UTC, load 1.3 → 2.0 |" in text  # the kept run's own date and load
     assert measure.kept_run(doc, tmp_path, "cogumi") is None  # another teacher server: run again
     changed = measure.modifier("math", measure.teachers(None, ns), ns)

@@ -154,6 +154,14 @@ def machine() -> dict[str, Any]:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "versions": versions()}
 
 
+def shown_args(argv: Sequence[str] | None) -> list[str]:
+    """The arguments for the report's command line, without ``--note`` (the report prints it as a paragraph)."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    if "--note" in args:
+        del args[args.index("--note"):args.index("--note") + 2]
+    return [a for a in args if not a.startswith("--note=")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cogumi_workloads.training.measure", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -213,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(kept or run_resource(meta(ns), ns.workdir, env, kind))
         print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
               + (" (kept from an earlier run)" if kept else ""), flush=True)
-    command = "python -m cogumi_workloads.training.measure " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python -m cogumi_workloads.training.measure " + shlex.join(shown_args(argv))
     results = {"machine": {**machine(), "loadAverageStart": load_start}, "teacherServer": kind,
                "command": command.strip(), "runs": runs, "seconds": round(time.monotonic() - started, 1),
                "note": ns.note}
