@@ -32,7 +32,8 @@ def test_report_names_date_load_versions_and_a_modifier_that_lost() -> None:
     results = {"machine": machine, "teacherServer": "llama-cpp", "command": "python -m x", "seconds": 120.0,
                "runs": [_run("math", 0.25, 0.5), _run("code", 0.5, 0.25)]}
     text = render(results)
-    assert f"Measured {machine['date']} (load average 1.5 at the start); python " in text
+    assert (f"This invocation: {machine['date']} (load average 1.5 at its start, {machine['loadAverage']} at its "
+            "end), 2 min; python ") in text
     assert "torch " in text and "llama_cpp_python " in text
     assert "- **code**: the modifier did not beat the base (25.0 % vs 50.0 %, n=16)." in text
     assert "**math**: the modifier did not" not in text
@@ -42,7 +43,7 @@ def test_report_renders_results_without_date_or_versions() -> None:
     machine = {"platform": "p", "processor": "x86_64", "cpus": 2, "loadAverage": 1.0, "threads": "1"}
     text = render({"machine": machine, "teacherServer": "cogumi", "command": "c", "seconds": 60.0,
                    "runs": [_run("math", 0.25, 0.5)]})
-    assert "Measured" not in text
+    assert "This invocation" not in text
     assert "| math | 16 |" in text
 
 
