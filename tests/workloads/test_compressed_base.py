@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from specialisation.helpers import artifact_path, stage
 
 from cogumi_api.common import DEFAULT_RANK
 
@@ -58,25 +59,25 @@ def test_a_modifier_trains_on_the_awq_base_and_comes_out_as_a_gguf_lora(w4a16: P
         tmp_path / "mod")
     assert [s["name"] for s in status["stages"]] == ["baseline", "teach", "train", "compress", "gate"], out
     assert all(s["phase"] == "Succeeded" for s in status["stages"]), out
-    gate = _stage(status, "gate")
+    gate = stage(status, "gate")["metrics"]
     assert gate["n"] == 4 and gate["gainOverBase"] == pytest.approx(gate["modifierAccuracy"] - gate["baseAccuracy"])
     # the kind's default gate decides the phase: a random model rarely gains
     assert status["phase"] == ("Succeeded" if gate["gainOverBase"] > 0 else "GateFailed")
     assert (code == 0) == (status["phase"] == "Succeeded") and status["gates"][0]["metric"] == "gate.gainOverBase"
-    teach = _stage(status, "teach")
-    assert teach["referenceAnswers"] == _stage(status, "baseline")["failures"] == teach["accepted"]
-    train = next(s for s in status["stages"] if s["name"] == "train")
+    teach = stage(status, "teach")["metrics"]
+    assert teach["referenceAnswers"] == stage(status, "baseline")["metrics"]["failures"] == teach["accepted"]
+    train = stage(status, "train")
     assert "dequantized weights of the compressed-tensors base" in train["message"]
     assert train["metrics"]["rank"] == DEFAULT_RANK["creative"] and train["metrics"]["quantized4bit"] == 0
-    compress = _stage(status, "compress")
+    compress = stage(status, "compress")["metrics"]
     assert compress["rankAfter"] == DEFAULT_RANK["creative"] // 2 and compress["bytesAfter"] < compress["bytesBefore"]
     assert "accuracyDelta" in compress and compress["n"] == 4
-    config = json.loads((_artifact(status, "adapter") / "adapter_config.json").read_text())
+    config = json.loads((artifact_path(status, "adapter") / "adapter_config.json").read_text())
     assert config["r"] == DEFAULT_RANK["creative"] // 2
     # the compressed adapter as llama.cpp's GGUF LoRA too (what a GGUF deployment loads)
     import gguf
 
-    path = _artifact(status, "gguf")
+    path = artifact_path(status, "gguf")
     assert path.read_bytes()[:4] == b"GGUF" and status["artifacts"]["gguf"]["bytes"] == path.stat().st_size
     reader = gguf.GGUFReader(str(path))
     field = reader.fields["adapter.type"]
@@ -86,10 +87,3 @@ def test_a_modifier_trains_on_the_awq_base_and_comes_out_as_a_gguf_lora(w4a16: P
     assert {t.shape[1] for t in reader.tensors if t.name.endswith(".lora_a")} == {DEFAULT_RANK["creative"] // 2}
     assert compress["ggufBytes"] == status["artifacts"]["gguf"]["bytes"]
 
-
-def _stage(status: dict[str, Any], name: str) -> dict[str, float]:
-    return next(s for s in status["stages"] if s["name"] == name)["metrics"]
-
-
-def _artifact(status: dict[str, Any], name: str) -> Path:
-    return Path(status["artifacts"][name]["uri"].removeprefix("file://"))

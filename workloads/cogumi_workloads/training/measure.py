@@ -29,8 +29,9 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -147,11 +148,9 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "loadAverage": round(load, 2) if load is not None else None,
-            "threads": os.environ.get("OMP_NUM_THREADS", "default"),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "versions": versions()}
+            "cpus": os.cpu_count(), **_now(), "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+            "versions": versions()}
 
 
 def shown_args(argv: Sequence[str] | None) -> list[str]:
@@ -196,31 +195,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind = ns.server if ns.server != "auto" else ("llama-cpp" if teacherservers.llama_cpp_available() else "cogumi")
     ns.workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    load_start = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    load_start = _now()["loadAverage"]
     env = {**os.environ, api_key_env("tier2-sampled"): TIER2_KEY}
-    runs, servers = [], []
+    servers: list[teacherservers.TeacherServer] = []
+
+    def with_teachers(domain: str) -> dict[str, Any]:
+        """The domain's manifest with live teacher URLs; the servers start on the first run that needs them."""
+        if not servers:
+            servers.extend(start_teachers(kind, ns.workdir / "servers"))
+        return modifier(domain, teachers(servers, ns), ns)
+
+    def obtain(label: str, doc: dict[str, Any], runnable: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The kept record of ``doc`` with --resume, else a new run of ``runnable()``."""
+        kept = kept_run(doc, ns.workdir, kind) if ns.resume else None
+        record = kept or run_resource(runnable(), ns.workdir, env, kind)
+        print(f"{label}: {record['status'].get('phase')} in {record['seconds']:.0f}s"
+              + (" (kept from an earlier run)" if kept else ""), flush=True)
+        return record
+
     try:
-        for domain in ns.domains:
-            kept = kept_run(modifier(domain, teachers(None, ns), ns), ns.workdir, kind) if ns.resume else None
-            if kept is None and not servers:
-                servers = start_teachers(kind, ns.workdir / "servers")
-            runs.append(kept or run_resource(modifier(domain, teachers(servers, ns), ns), ns.workdir, env, kind))
-            print(f"{domain}: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
-                  + (" (kept from an earlier run)" if kept else ""), flush=True)
+        runs = [obtain(d, modifier(d, teachers(None, ns), ns), partial(with_teachers, d)) for d in ns.domains]
     finally:
         for server in servers:
             server.stop()
     for domain in ns.reference_domains:
         doc = modifier(domain, [], ns)
-        kept = kept_run(doc, ns.workdir, kind) if ns.resume else None
-        runs.append(kept or run_resource(doc, ns.workdir, env, kind))
-        print(f"{domain} (reference answers): {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
-              + (" (kept from an earlier run)" if kept else ""), flush=True)
+        runs.append(obtain(f"{domain} (reference answers)", doc, lambda doc=doc: doc))
     if not ns.skip_meta:
-        kept = kept_run(meta(ns), ns.workdir, kind) if ns.resume else None
-        runs.append(kept or run_resource(meta(ns), ns.workdir, env, kind))
-        print(f"meta: {runs[-1]['status'].get('phase')} in {runs[-1]['seconds']:.0f}s"
-              + (" (kept from an earlier run)" if kept else ""), flush=True)
+        runs.append(obtain("meta", meta(ns), partial(meta, ns)))
     command = "python -m cogumi_workloads.training.measure " + shlex.join(shown_args(argv))
     results = {"machine": {**machine(), "loadAverageStart": load_start}, "teacherServer": kind,
                "command": command.strip(), "runs": runs, "seconds": round(time.monotonic() - started, 1),
