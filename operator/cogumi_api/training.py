@@ -77,6 +77,18 @@ class AdapterCompression(ApiModel):
     base folder and llama.cpp's converter (the workload image's `compress` extra)."""
 
 
+class ModelEvaluation(ApiModel):
+    """How the stages score the base and the base with its adapter."""
+
+    engine: Literal["llama-cpp", "transformers"] = "llama-cpp"
+    """`llama-cpp` (default): what a ModelDeployment of a GGUF base serves, the base converted by llama.cpp's
+    converter at `quantType` with the adapter as a GGUF LoRA, greedy, each suite's stop criteria; repeated
+    evaluations of the same model, adapter, items and budget are read from a cache. `transformers`: the HF folder
+    in float32 (bf16 on CUDA) with the peft adapter, batched."""
+    quant_type: str = Field(default="F16", pattern=r"^[A-Z0-9_]+$")
+    """llama.cpp type of the evaluated base GGUF (F16 keeps the trained weights; Q8_0 is what the MVP serves)."""
+
+
 class ModifierTrainingSpec(Common):
     model_config = ConfigDict(json_schema_extra=rules(
         ("self.teachers.all(t, self.teachers.filter(u, u.name == t.name).size() == 1)",
@@ -91,6 +103,7 @@ class ModifierTrainingSpec(Common):
     lora: Lora = Field(default_factory=Lora)
     training: Training = Field(default_factory=Training)
     compression: AdapterCompression = Field(default_factory=AdapterCompression)
+    evaluation: ModelEvaluation = Field(default_factory=ModelEvaluation)
 
 
 class FewShot(ApiModel):
@@ -110,3 +123,4 @@ class MetaLearningSpec(Common):
     few_shot: FewShot = Field(default_factory=FewShot)
     held_out_per_domain: int = Field(default=50, ge=1)
     """Held-out tasks per domain (from its test split) that the gate scores with and without few-shot examples."""
+    evaluation: ModelEvaluation = Field(default_factory=ModelEvaluation)

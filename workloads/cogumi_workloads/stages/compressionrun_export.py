@@ -28,57 +28,14 @@ compressed-tensors), ``seconds``, ``peakRssBytes``.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 from cogumi_api.compression import CompressionRunSpec
 from cogumi_workloads.compress import gguf
 from cogumi_workloads.compress.agreement import gguf_agreement, held_out_reference
-from cogumi_workloads.compress.models import (
-    compression_config,
-    load_model,
-    load_tokenizer,
-    measure,
-    model_source,
-    original_model,
-    require_ml,
-    save_dense,
-    size_bytes,
-)
+from cogumi_workloads.compress.gguf import export_folder
+from cogumi_workloads.compress.models import measure, model_source, original_model, require_ml, size_bytes
 from cogumi_workloads.runtime.context import StageContext
-from cogumi_workloads.runtime.logs import JsonLogger
-from cogumi_workloads.runtime.uris import atomic_file
 
 OUTPUT = "model.gguf"
-
-
-def dense_folder(src: Path, scratch: Path, log: JsonLogger) -> tuple[Path, bool]:
-    """``src`` itself when it is a plain folder, else a dequantized fp16 copy; and whether it was dequantized."""
-    import torch
-
-    if compression_config(src) is None:
-        return src, False
-    dest = scratch / "dequantized"
-    log.info("dequantizing compressed-tensors weights to fp16 for the converter", source=str(src))
-    model = load_model(src, on="cpu")
-    save_dense(model, load_tokenizer(src), dest, torch.float16)
-    del model
-    return dest, True
-
-
-def export_folder(src: Path, dest: Path, quant_type: str, scratch: Path, log: JsonLogger) -> dict[str, float]:
-    """Write the GGUF of the HF folder ``src`` to ``dest`` (atomically); returns size metrics."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    dense, dequantized = dense_folder(src, scratch, log)
-    built = scratch / "out.gguf"
-    unquantized = gguf.export(dense, built, quant_type, scratch, log)
-    with atomic_file(dest) as handle, open(built, "rb") as data:
-        shutil.copyfileobj(data, handle, 1 << 22)
-    built.unlink()
-    if dense != src:
-        shutil.rmtree(dense, ignore_errors=True)
-    return {"sizeBytes": float(dest.stat().st_size), "unquantizedBytes": float(unquantized),
-            "sourceBytes": float(size_bytes(src)), "dequantized": float(dequantized)}
 
 
 def run(ctx: StageContext[CompressionRunSpec]) -> None:

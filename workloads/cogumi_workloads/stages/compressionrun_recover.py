@@ -31,6 +31,7 @@ from pathlib import Path
 from cogumi_api.compression import CompressionRunSpec
 from cogumi_workloads.compress import llmc, lora
 from cogumi_workloads.compress.agreement import gguf_agreement, held_out_reference
+from cogumi_workloads.compress.gguf import export_folder
 from cogumi_workloads.compress.models import (
     compression_config,
     device,
@@ -49,7 +50,6 @@ from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.runtime.uris import atomic_dir
 from cogumi_workloads.stages.compressionrun_export import OUTPUT as GGUF_OUTPUT
-from cogumi_workloads.stages.compressionrun_export import export_folder
 
 OUTPUT = "model"
 MAX_EVAL = 64

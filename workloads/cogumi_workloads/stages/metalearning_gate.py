@@ -1,7 +1,8 @@
 """``metalearning.gate``: few-shot accuracy against plain prompting on held-out tasks.
 
 Held-out tasks: the first ``heldOutPerDomain`` items of each domain's test split (never in the
-store, which comes from the train split). Three evaluations with the shared evaluation function:
+store, which comes from the train split). Three evaluations as ``spec.evaluation`` says (llama.cpp on the
+GGUF base with the adapter as a GGUF LoRA by default; :mod:`cogumi_workloads.training.scoring`):
 
 - ``plainAccuracy``: the base model, the task prompt alone;
 - ``baseFewShotAccuracy``: the base model, ``fewShot.k`` examples retrieved from the store by
@@ -18,12 +19,13 @@ from cogumi_api.training import MetaLearningSpec
 from cogumi_workloads.router.embedder import Embedder
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.tasks.base import TaskItem
-from cogumi_workloads.tasks.evaluate import EvalResult, evaluate
+from cogumi_workloads.tasks.evaluate import EvalResult
 from cogumi_workloads.tasks.registry import get_suite
 from cogumi_workloads.tasks.stats import wilson
 from cogumi_workloads.training.fewshot import Store
 from cogumi_workloads.training.files import write_json
-from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, attach_adapter, load_for_eval, model_path
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, model_path
+from cogumi_workloads.training.scoring import score
 
 OUTPUT = "gate"
 CONDITIONS = ("plain", "baseFewShot", "fewShot")
@@ -42,19 +44,15 @@ def run(ctx: StageContext[MetaLearningSpec]) -> None:
         for item, vector in zip(items, embedder.encode([i.prompt for i in items]), strict=True):
             prompt = store.render(item.prompt, store.retrieve(vector, spec.few_shot.k), domain)
             shots[domain].append(item.model_copy(update={"prompt": prompt}))
-    lm = load_for_eval(model_path(ctx, spec.base_model, "spec.baseModel"), "base")
+    base = model_path(ctx, spec.base_model, "spec.baseModel")
     results: dict[str, dict[str, EvalResult]] = {c: {} for c in CONDITIONS}
-
-    def score(condition: str, items: dict[str, list[TaskItem]]) -> None:
-        for domain in spec.domains:
-            results[condition][domain] = evaluate(lm, domain, split="test", items=items[domain], log=ctx.log,
-                                                  batch_size=EVAL_BATCH_SIZE)
-
-    score("plain", held)
-    score("baseFewShot", shots)
-    lm.model = attach_adapter(lm.model, adapter)
-    lm.name = "base+meta adapter"
-    score("fewShot", shots)
+    for domain in spec.domains:
+        suite, scratch = get_suite(domain), ctx.workdir / "scoring"
+        [results["plain"][domain]] = score(base, [("base", None)], suite, held[domain], "test", spec.evaluation,
+                                           scratch, ctx.log, EVAL_BATCH_SIZE)
+        results["baseFewShot"][domain], results["fewShot"][domain] = score(
+            base, [("base, few-shot", None), ("base+meta adapter, few-shot", adapter)], suite, shots[domain], "test",
+            spec.evaluation, scratch, ctx.log, EVAL_BATCH_SIZE)
     for condition, by_domain in results.items():
         correct, n = sum(r.correct for r in by_domain.values()), sum(r.n for r in by_domain.values())
         low, high = wilson(correct, n)

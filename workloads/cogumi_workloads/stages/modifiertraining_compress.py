@@ -3,8 +3,8 @@
 ``spec.compression.method``: ``svd`` (rank reduction to ``targetRank``, half the trained rank when
 unset), ``int8`` (per-row int8) or ``none`` — see :mod:`cogumi_workloads.training.adapters`.
 Measured: the adapter's weight bytes before and after, and the accuracy of base+adapter before
-and after compression on the domain's validation split (at most ``spec.samples`` items), with
-the shared evaluation function.
+and after compression on the domain's validation split (at most ``spec.samples`` items), scored as
+``spec.evaluation`` says (llama.cpp by default).
 
 Reads ``trained-adapter``; writes artifact ``adapter`` (the compressed adapter) and, with
 ``spec.compression.gguf`` (the default), artifact ``gguf``: the same compressed adapter (int8 ones
@@ -23,10 +23,10 @@ from cogumi_api.training import ModifierTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.runtime.uris import atomic_dir, atomic_file
-from cogumi_workloads.tasks.evaluate import evaluate
 from cogumi_workloads.tasks.registry import get_suite
 from cogumi_workloads.training import adapters
-from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, load_for_eval, model_path
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, model_path
+from cogumi_workloads.training.scoring import score
 
 OUTPUT = "adapter"
 GGUF_OUTPUT = "adapter.gguf"
@@ -38,8 +38,6 @@ def weight_bytes(folder: Path) -> int:
 
 
 def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
-    from peft import PeftModel
-
     spec = ctx.spec
     _, trained = ctx.input("trained-adapter")
     cfg = spec.compression
@@ -50,14 +48,9 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
     suite = get_suite(spec.domain)
     items = suite.split("validation", spec.samples)
     base = model_path(ctx, spec.base_model, "spec.baseModel")
-    lm = load_for_eval(base, "base+adapter")
-    lm.model = PeftModel.from_pretrained(lm.model, str(trained), adapter_name="trained", is_trainable=False)
-    acc_before = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
-    lm.model.load_adapter(str(adapters.materialise(compressed, ctx.workdir / "dequantised")),
-                          adapter_name="compressed", is_trainable=False)
-    lm.model.set_adapter("compressed")
-    lm.name = "base+compressed adapter"
-    acc_after = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    acc_before, acc_after = score(base, [("base+adapter", trained), ("base+compressed adapter", compressed)], suite,
+                                  items, "validation", spec.evaluation, ctx.workdir / "scoring", ctx.log,
+                                  EVAL_BATCH_SIZE)
     ctx.metrics.update({f: float(v) for f, v in shape.items()})
     ctx.metrics.update({
         "bytesBefore": float(before), "bytesAfter": float(after), "ratio": round(before / after, 4) if after else 0.0,

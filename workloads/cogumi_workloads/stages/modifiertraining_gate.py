@@ -1,7 +1,8 @@
 """``modifiertraining.gate``: the modifier against the base on the domain's held-out test split.
 
-Both are scored by the shared evaluation function on the same test items (at most
-``spec.samples``); the modifier is the base with the compressed ``adapter`` attached. The kind's
+Both are scored as ``spec.evaluation`` says (llama.cpp by default: the GGUF base with the compressed
+adapter as a GGUF LoRA, what a ModelDeployment serves) on the same test items (at most
+``spec.samples``). The kind's
 default gate is ``gate.gainOverBase > 0``.
 
 Writes artifact ``gate`` (``report.json`` with every completion). Metrics: baseAccuracy,
@@ -12,11 +13,10 @@ from __future__ import annotations
 
 from cogumi_api.training import ModifierTrainingSpec
 from cogumi_workloads.runtime.context import StageContext
-from cogumi_workloads.tasks.evaluate import evaluate
 from cogumi_workloads.tasks.registry import get_suite
-from cogumi_workloads.training.adapters import materialise
 from cogumi_workloads.training.files import write_json
-from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, attach_adapter, load_for_eval, model_path
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, model_path
+from cogumi_workloads.training.scoring import score
 
 OUTPUT = "gate"
 
@@ -26,11 +26,9 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
     _, adapter = ctx.input("adapter")
     suite = get_suite(spec.domain)
     items = suite.split("test", spec.samples)
-    lm = load_for_eval(model_path(ctx, spec.base_model, "spec.baseModel"), "base")
-    base = evaluate(lm, suite, split="test", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
-    lm.model = attach_adapter(lm.model, materialise(adapter, ctx.workdir / "dequantised"))
-    lm.name = f"base+{spec.domain} modifier"
-    modifier = evaluate(lm, suite, split="test", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+    base, modifier = score(model_path(ctx, spec.base_model, "spec.baseModel"),
+                           [("base", None), (f"base+{spec.domain} modifier", adapter)], suite, items, "test",
+                           spec.evaluation, ctx.workdir / "scoring", ctx.log, EVAL_BATCH_SIZE)
     folder = ctx.output_path(OUTPUT)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "report.json", {"base": base.model_dump(), "modifier": modifier.model_dump()})

