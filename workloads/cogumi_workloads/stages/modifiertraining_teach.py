@@ -23,7 +23,8 @@ from cogumi_workloads.training.files import read_rows, write_json, write_jsonl
 from cogumi_workloads.training.teachers import TeacherClient
 
 OUTPUT = "teacher-data"
-SYSTEM = "You are an expert tutor. Answer the task correctly and follow its requested answer format exactly."
+SYSTEM = ("You are an expert tutor. Solve the task correctly. When it needs working, think it through in a few short "
+          "steps first; then give the final answer exactly in the format the task asks for.")
 
 
 def run(ctx: StageContext[ModifierTrainingSpec]) -> None:

