@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from cogumi_api.meta import ApiModel, rules
 
@@ -51,13 +51,26 @@ class SecretKeyRef(ApiModel):
     key: str = "api-key"
 
 
-class Teacher(ApiModel):
-    """An OpenAI-compatible endpoint used as a teacher or labeler."""
+class TeacherEndpoint(ApiModel):
+    """A teacher the operator serves: a ModelDeployment in the same namespace (our server or llama-cpp-python's)."""
 
+    from_resource: str = Field(pattern=r"^ModelDeployment/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    """`ModelDeployment/<name>`: the stage waits until it is Ready and calls the URL on its status."""
+
+
+class Teacher(ApiModel):
+    """An OpenAI-compatible endpoint used as a teacher or labeler: a URL, or a ModelDeployment to call once Ready."""
+
+    model_config = ConfigDict(json_schema_extra=rules(
+        ("has(self.url) != has(self.endpoint)", "set exactly one of url or endpoint"),
+    ))
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)
-    url: str = Field(pattern=r"^https?://")
+    url: str | None = Field(default=None, pattern=r"^https?://")
     """Base URL of the OpenAI-compatible API, e.g. http://teacher:8000/v1."""
-    model: str
+    endpoint: TeacherEndpoint | None = None
+    model: str | None = None
+    """Model id sent with each request; default: the ModelDeployment's name (what our server answers to) for an
+    `endpoint`, `default` for a `url`."""
     api_key_secret: SecretKeyRef | None = None
     price_per_1k_tokens: float = Field(default=0.0, ge=0, alias="pricePer1kTokens")
     budget: float | None = Field(default=None, ge=0)
@@ -67,3 +80,10 @@ class Teacher(ApiModel):
     """Attempts per item at this tier; each is checked and the first verified answer is kept (rejection
     sampling). Attempts after the first only differ when `temperature` is above 0."""
     temperature: float = Field(default=0.0, ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Teacher:
+        if (self.url is None) == (self.endpoint is None):
+            raise ValueError(f"teacher {self.name!r}: set exactly one of url (an OpenAI-compatible base URL) or "
+                             "endpoint.fromResource (ModelDeployment/<name>)")
+        return self

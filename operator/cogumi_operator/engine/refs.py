@@ -5,9 +5,10 @@ resource's artifact and hands the artifact (with its sha256) to the stage as an 
 after the field's path, so the workload verifies what it reads. A reference to a resource
 that has not succeeded yet keeps the run waiting.
 
-A served resource (`deployment: name`, a ModelDeployment) has no artifact: once it is Ready,
-the URL on its status is handed to the stage as an endpoint named after the field's path
-(`spec.deployment`); the spec keeps the name. Until then the run waits, also while the
+A served resource (`deployment: name`, or `fromResource: ModelDeployment/name` such as a teacher's
+`endpoint`) has no artifact: once it is Ready, the URL on its status is handed to the stage as an
+endpoint named after the field's path (`spec.deployment`, `spec.teachers[1].endpoint`); the spec
+keeps the reference. Until then the run waits, also while the
 deployment is missing or failed, since serving can recover without a new run.
 """
 
@@ -52,7 +53,7 @@ def find(raw_spec: dict[str, Any], path: str = "spec") -> list[Ref]:
         target = raw_spec.get("fromResource")
         if isinstance(target, str) and "/" in target:
             kind, name = target.split("/", 1)
-            found.append(Ref(path, kind, name, _artifact_for(path, raw_spec)))
+            found.append(Ref(path, kind, name, SERVED if kind == "ModelDeployment" else _artifact_for(path, raw_spec)))
         dataset = raw_spec.get("dataset")
         if isinstance(dataset, str) and {"uri", "suite"}.isdisjoint(raw_spec):
             found.append(Ref(path, "Dataset", dataset, "dataset"))

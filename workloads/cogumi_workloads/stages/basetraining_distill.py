@@ -24,10 +24,9 @@ from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.training import data as training_data
 from cogumi_workloads.training.cascade import Item, run_cascade, suite_check
 from cogumi_workloads.training.files import write_jsonl
-from cogumi_workloads.training.teachers import TeacherClient
+from cogumi_workloads.training.teachers import TUTOR, TeacherClient, resolve_url
 
 OUTPUT = "distilled"
-SYSTEM = "You are an expert tutor. Answer the task correctly and follow its requested answer format exactly."
 REVERSE = "Write a question whose answer is:\n\n{answer}"
 
 
@@ -41,7 +40,9 @@ def run(ctx: StageContext[BaseTrainingSpec]) -> None:
     random.Random(spec.training.seed).shuffle(chosen)
     chosen = chosen[:wanted]
     tasks = {t.id: t for t in chosen}
-    client = TeacherClient(spec.distillation.teacher, system=SYSTEM)
+    teacher = spec.distillation.teacher
+    client = TeacherClient(teacher, system=TUTOR,
+                           url=resolve_url(teacher, "spec.distillation.teacher", ctx.invocation.endpoints))
     try:
         result = run_cascade([Item(t.id, t.prompt) for t in chosen], [client], suite_check(data.suite, tasks),
                              ctx.log)

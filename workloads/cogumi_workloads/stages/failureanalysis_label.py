@@ -17,7 +17,7 @@ from cogumi_api.training import FailureAnalysisSpec
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.training.clustering import term_labels
 from cogumi_workloads.training.files import read_json, read_rows, write_json, write_jsonl
-from cogumi_workloads.training.teachers import TeacherClient, TeacherError
+from cogumi_workloads.training.teachers import TeacherClient, TeacherError, resolve_url
 
 OUTPUT = "failures"
 EXAMPLES = 5
@@ -47,7 +47,8 @@ def run(ctx: StageContext[FailureAnalysisSpec]) -> None:
     names, how = list(terms), ["terms"] * k
     calls, spend = 0, 0.0
     if ctx.spec.labeler is not None and k:
-        client = TeacherClient(ctx.spec.labeler, system=SYSTEM)
+        client = TeacherClient(ctx.spec.labeler, system=SYSTEM,
+                               url=resolve_url(ctx.spec.labeler, "spec.labeler", ctx.invocation.endpoints))
         try:
             for cid in range(k):
                 members = [f["prompt"] for f, c in zip(failures, labels, strict=True) if c == cid][:EXAMPLES]

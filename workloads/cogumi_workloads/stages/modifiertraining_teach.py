@@ -1,6 +1,6 @@
 """``modifiertraining.teach``: the base's failures down the cascade of teachers.
 
-Tiers are ``spec.teachers`` in order (see :mod:`cogumi_workloads.training.cascade` for escalation
+Tiers are ``spec.teachers`` in order (each a URL or a ModelDeployment the operator serves) (see :mod:`cogumi_workloads.training.cascade` for escalation
 and budget caps, :mod:`cogumi_workloads.training.teachers` for endpoints and API keys). Every
 teacher answer is checked by the domain's verifier; only verified answers become training examples.
 Without teachers the suite's reference answers of the failed tasks are the examples (metric
@@ -20,11 +20,9 @@ from cogumi_workloads.tasks.base import TaskItem
 from cogumi_workloads.tasks.registry import get_suite
 from cogumi_workloads.training.cascade import Item, run_cascade, suite_check
 from cogumi_workloads.training.files import read_rows, write_json, write_jsonl
-from cogumi_workloads.training.teachers import TeacherClient
+from cogumi_workloads.training.teachers import TUTOR, TeacherClient, resolve_url
 
 OUTPUT = "teacher-data"
-SYSTEM = ("You are an expert tutor. Solve the task correctly. When it needs working, think it through in a few short "
-          "steps first; then give the final answer exactly in the format the task asks for.")
 
 
 def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
@@ -44,7 +42,9 @@ def run(ctx: StageContext[ModifierTrainingSpec]) -> None:
         ctx.publish("teacher-data", OUTPUT)
         return
     suite = get_suite(spec.domain)
-    clients = [TeacherClient(t, system=SYSTEM) for t in spec.teachers]
+    endpoints = ctx.invocation.endpoints
+    clients = [TeacherClient(t, system=TUTOR, url=resolve_url(t, f"spec.teachers[{i}]", endpoints))
+               for i, t in enumerate(spec.teachers)]
     try:
         result = run_cascade([Item(t.id, t.prompt) for t in failures], clients,
                              suite_check(suite, {t.id: t for t in failures}), ctx.log)

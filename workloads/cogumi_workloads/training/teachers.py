@@ -1,5 +1,9 @@
 """OpenAI-compatible teacher endpoints: one chat completion per call, with its tokens and price.
 
+A teacher is a ``url``, or an ``endpoint: {fromResource: ModelDeployment/<name>}`` that the operator
+resolves once the deployment is Ready: the stage receives its URL as the endpoint named after the
+field's path (``spec.teachers[1].endpoint``), see :func:`resolve_url`.
+
 API keys never travel in a spec. A teacher with ``apiKeySecret`` reads its key from the
 environment variable :func:`api_key_env` names, ``COGUMI_TEACHER_<NAME>_API_KEY`` (the teacher's
 name upper-cased, every character outside ``A-Z0-9`` replaced by ``_``; ``tier2-large`` →
@@ -19,12 +23,39 @@ from dataclasses import dataclass
 import httpx
 
 from cogumi_api.common import Teacher
-from cogumi_workloads.runtime.errors import PermanentError
+from cogumi_workloads.runtime.errors import PermanentError, RetryableError
 
 TIMEOUT_S = 300.0
 RETRIES = 2
 CHAT_OVERHEAD_TOKENS = 32
 """Tokens a chat template adds around the messages, counted in the worst-case cost of a call."""
+
+
+TUTOR = ("You are an expert tutor. Solve the task correctly. When it needs working, think it through in a few short "
+         "steps first; then give the final answer exactly in the format the task asks for.")
+"""The system prompt of teachers answering tasks (the cascade and the distillation pairs)."""
+
+
+def resolve_url(teacher: Teacher, path: str, endpoints: dict[str, str]) -> str:
+    """The OpenAI base URL (ending in ``/v1``) of the teacher at spec path ``path``."""
+    url = teacher.url
+    if url is None:
+        url = endpoints.get(f"{path}.endpoint")
+        if not url:
+            target = teacher.endpoint.from_resource if teacher.endpoint else "?"
+            raise RetryableError(f"{path}.endpoint: no URL was passed for {target} (it was not Ready when this stage "
+                                 "started); the operator retries the stage")
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+def model_id(teacher: Teacher) -> str:
+    """The model id sent to the teacher: ``model``, else the ModelDeployment's name, else ``default``."""
+    if teacher.model:
+        return teacher.model
+    if teacher.endpoint is not None:
+        return teacher.endpoint.from_resource.split("/", 1)[1]
+    return "default"
 
 
 def api_key_env(name: str) -> str:
@@ -54,9 +85,13 @@ class TeacherClient:
     """Chat completions against one teacher, with the price and the worst-case cost of a call."""
 
     def __init__(self, teacher: Teacher, system: str | None = None, timeout: float = TIMEOUT_S,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, url: str | None = None) -> None:
+        """``url``: the resolved base URL (:func:`resolve_url`); ``teacher.url`` when not given."""
         self.teacher = teacher
         self.system = system
+        self.url = url or teacher.url or ""
+        if not self.url:
+            raise PermanentError(f"teacher {teacher.name!r} has no URL; resolve its endpoint with resolve_url()")
         headers = {"Content-Type": "application/json"}
         if teacher.api_key_secret is not None:
             env = api_key_env(teacher.name)
@@ -67,7 +102,7 @@ class TeacherClient:
                     f"{teacher.api_key_secret.key!r}, but environment variable {env} (where the Job receives "
                     "it) is not set")
             headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.Client(base_url=teacher.url.rstrip("/"), headers=headers, timeout=timeout,
+        self._client = httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=timeout,
                                     transport=transport)
         self._tokens_per_char = 1.0
         """Upper bound of prompt tokens per character, tightened from the usage the server reports."""
@@ -91,7 +126,7 @@ class TeacherClient:
 
     def complete(self, prompt: str, seed: int | None = None) -> Completion:
         """One chat completion at the teacher's temperature; :class:`TeacherError` when no answer came back."""
-        body: dict[str, object] = {"model": self.teacher.model, "messages": self.messages(prompt),
+        body: dict[str, object] = {"model": model_id(self.teacher), "messages": self.messages(prompt),
                                    "max_tokens": self.teacher.max_tokens, "temperature": self.teacher.temperature}
         if seed is not None:
             body["seed"] = seed
@@ -131,4 +166,4 @@ class TeacherClient:
                     break  # the same request cannot succeed on a retry
             if attempt < RETRIES:
                 time.sleep(0.5 * 2 ** attempt)
-        raise TeacherError(f"teacher {self.name!r} at {self.teacher.url} failed: {last}")
+        raise TeacherError(f"teacher {self.name!r} at {self.url} failed: {last}")
