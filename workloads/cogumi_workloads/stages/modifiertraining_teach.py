@@ -1,7 +1,8 @@
 """``modifiertraining.teach``: the base's failures down the cascade of teachers.
 
-Tiers are ``spec.teachers`` in order (each a URL or a ModelDeployment the operator serves) (see :mod:`cogumi_workloads.training.cascade` for escalation
-and budget caps, :mod:`cogumi_workloads.training.teachers` for endpoints and API keys). Every
+Tiers are ``spec.teachers`` in order, each a URL or a ModelDeployment the operator serves (see
+:mod:`cogumi_workloads.training.cascade` for escalation and budget caps,
+:mod:`cogumi_workloads.training.teachers` for endpoints and API keys). Every
 teacher answer is checked by the domain's verifier; only verified answers become training examples.
 Without teachers the suite's reference answers of the failed tasks are the examples (metric
 ``referenceAnswers``).
