@@ -1,7 +1,9 @@
-"""The teacher cascade against two real OpenAI-compatible servers started here on SmolLM2-135M-Instruct:
-tier 1 is llama-cpp-python's server on the GGUF (or, where it is not installed, the project's
-server), tier 2 the project's own server on the Hugging Face folder. Nothing is stubbed: what a tier
-answers is whatever the model generates, and the verifier decides."""
+"""The teacher cascade against two real OpenAI-compatible servers started here: tier 1 the student
+(SmolLM2-135M-Instruct, llama-cpp-python's server on its GGUF, behind an API key), tier 2 a real,
+stronger teacher (Qwen2.5-Coder-0.5B-Instruct Q4_K_M, the builtin teacher asset, on llama-cpp-python's
+server). Where llama-cpp-python is not installed both fall back to the project's server on the
+student. Nothing is stubbed: what a tier answers is whatever the model generates, and the verifier
+decides."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.slow
 KEY = "sk-cogumi-test-4b1d9e"
 ANSWER = "\n\nEnd your reply with a final line of the form 'Answer: <your answer>'."
 EASY = [("What is 2 + 2?", "4"), ("What is 10 + 5?", "15"), ("What is 3 times 3?", "9")]
+TEACHER = "qwen2.5-coder-0.5b-instruct"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     keyed = teacherservers.llama_cpp_available()
     first = teacherservers.start("llama-cpp" if keyed else "cogumi", logs, api_key=KEY if keyed else None)
     try:
-        second = teacherservers.start("cogumi", logs)
+        second = (teacherservers.start("llama-cpp", logs, model=str(teacherservers.builtin_gguf(TEACHER)))
+                  if keyed else teacherservers.start("cogumi", logs))
     except BaseException:
         first.stop()
         raise
@@ -103,6 +107,9 @@ def test_only_failures_escalate_and_the_budget_caps_the_paid_tier(tmp_path: Path
     if m["tier.tier2.budgetExhausted"]:
         assert any(step == ["tier2", "budget"] for i in escalated for step in trail[i.id][1:])
     assert m["tier.tier2.calls"] <= 2 * len(escalated)
+    easy_escalated = [i for i in escalated if i.id.startswith("finance/easy/")]
+    if servers["keyed"] and easy_escalated and not m["tier.tier2.budgetExhausted"]:
+        assert m["tier.tier2.accepted"] >= 1, "the 0.5B teacher solved none of the one-step sums the student failed"
     assert m["accepted"] + m["unresolved"] == len(items) == m["items"]
     assert m["accepted"] == m["tier.tier1.accepted"] + m["tier.tier2.accepted"] == len(accepted)
     by_id = {i.id: i for i in items}
@@ -121,6 +128,19 @@ def test_a_wrong_key_fails_the_calls_and_the_items_escalate(tmp_path: Path, serv
     m = report["metrics"]
     assert m["tier.tier1.errors"] == 2 and m["tier.tier1.calls"] == 0 and m["unresolved"] == 2
     assert "HTTP 401" in stderr and "sk-wrong" not in stderr and "sk-wrong" not in raw
+
+
+def test_a_teacher_that_is_down_counts_as_failed_and_its_items_go_on(tmp_path: Path,
+                                                                     servers: dict[str, Any]) -> None:
+    items = _items()[:3]
+    down = {"name": "down", "url": f"http://127.0.0.1:{teacherservers.free_port()}/v1", "model": "x", "maxTokens": 48,
+            "pricePer1kTokens": 1.0, "budget": 1.0}
+    code, report, stderr, _ = _teach(tmp_path, servers, items, [down, _tier(servers, "tier2")], {})
+    assert code == 0, stderr
+    m = report["metrics"]
+    assert m["tier.down.errors"] == 3 and m["tier.down.calls"] == 0 and m["tier.down.spend"] == 0
+    assert m["tier.down.escalated"] == 3 and m["tier.tier2.calls"] == 3  # nothing lost: every item went on
+    assert m["accepted"] + m["unresolved"] == 3 and "teacher call failed" in stderr
 
 
 def test_a_missing_key_is_a_permanent_error_naming_the_variable(tmp_path: Path, servers: dict[str, Any]) -> None:
