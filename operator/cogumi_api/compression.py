@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from cogumi_api.common import DataRef, ModelRef
+from cogumi_api.common import DataRef, ModelRef, Teacher
 from cogumi_api.meta import ApiModel, Common, rules
 
 CompressionStage = Literal["prune", "quantize", "export", "pack", "recover", "calibrate"]
@@ -53,6 +53,9 @@ class Recover(ApiModel):
     rank: int = Field(default=16, ge=1, le=512)
     steps: int = Field(default=200, ge=1)
     learning_rate: float = Field(default=2e-4, gt=0)
+    teacher: Teacher | None = None
+    """Enhances the hardest examples (plan 2E): the teacher answers each one's prompt and a verified answer
+    replaces the example's own (a URL or a ModelDeployment; its `budget` caps the spend)."""
 
 
 class Calibrate(ApiModel):

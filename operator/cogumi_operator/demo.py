@@ -157,6 +157,9 @@ def run_demo(state_dir: Path | None, console: Console, sample: str | None = None
     console.print(f"{kind}/{name} {phase} after {ran_s:.0f}s")
     answered = query(snap, console) if finished(kind, phase) and phase not in ("Failed", "GateFailed") else True
     console.print(demoview.gates_table(snap))
+    table = demoview.specialisation_table(snap)
+    if table is not None:
+        console.print(table)
     print(cluster.kubectl(info, "get", "cogumi", "-n", NAMESPACE))
     if kind != "Pipeline":
         print(yaml.safe_dump({"status": snap.top.status.wire() if snap.top.status else {}}, sort_keys=False))

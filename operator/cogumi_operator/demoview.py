@@ -155,6 +155,40 @@ def gates_table(snap: Snapshot) -> Table:
     return table
 
 
+def _metrics(status: Status, stage: str) -> dict[str, float]:
+    return next((st.metrics for st in status.stages if st.name == stage), {})
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def specialisation_table(snap: Snapshot) -> Table | None:
+    """Base against modifier per ModifierTraining (the gate stage's test items), with intervals and teaching."""
+    rows = [s for s in snap.resources if s.kind == "ModifierTraining" and s.status is not None]
+    if not rows:
+        return None
+    table = Table(title="Modifiers against the base (held-out test items, Wilson 95 %)", title_justify="left")
+    for col in ("node", "n", "base", "modifier", "gain (95 %)", "taught", "teacher spend"):
+        table.add_column(col, no_wrap=True)
+    for seen in rows:
+        assert seen.status is not None
+        gate, teach = _metrics(seen.status, "gate"), _metrics(seen.status, "teach")
+        if not gate:
+            table.add_row(seen.node, "-", "-", Text("not measured", style="dim"), "", "", "")
+            continue
+        low, high = gate.get("gainCiLow"), gate.get("gainCiHigh")
+        gain = Text(f"{gate.get('gainOverBase', 0):+.1%}" + (f" ({low:+.1%}..{high:+.1%})" if low is not None
+                                                               and high is not None else ""),
+                    style="green" if (low or 0) > 0 else "")
+        base = f"{_pct(gate.get('baseAccuracy'))} ({_pct(gate.get('baseCiLow'))}-{_pct(gate.get('baseCiHigh'))})"
+        modifier = (f"{_pct(gate.get('modifierAccuracy'))} ({_pct(gate.get('modifierCiLow'))}-"
+                    f"{_pct(gate.get('modifierCiHigh'))})")
+        table.add_row(seen.node, f"{gate.get('n', 0):.0f}", base, modifier, gain,
+                      f"{teach.get('accepted', 0):.0f} of {teach.get('items', 0):.0f}", f"{teach.get('spend', 0):.4f}")
+    return table
+
+
 def stages_table(seen: Seen) -> Table:
     """A resource's stages with their first metrics (the single-resource demo)."""
     table = Table(title=f"{seen.kind}/{seen.name}: {seen.status.phase if seen.status else 'Pending'}")

@@ -69,6 +69,24 @@ def test_the_live_table_and_the_gates_table_show_every_node_and_gate():
     assert [d.node for d in demoview.deployments(snap)] == ["assistant"]
 
 
+def test_the_closing_table_shows_base_against_modifier_per_domain():
+    gate = {"n": 50, "baseAccuracy": 0.02, "baseCiLow": 0.0061, "baseCiHigh": 0.1341, "modifierAccuracy": 0.3,
+            "modifierCiLow": 0.191, "modifierCiHigh": 0.438, "gainOverBase": 0.28, "gainCiLow": 0.151,
+            "gainCiHigh": 0.416}
+    mod = _seen("automation", "ModifierTraining", "Succeeded", [], ["teach", "gate"])
+    assert mod.status is not None
+    mod.status.stages[0].metrics = {"accepted": 31, "items": 49, "spend": 0.0123}
+    mod.status.stages[1].metrics = gate
+    pending = _seen("code", "ModifierTraining", "Running", [], ["baseline"])
+    top = demoview.Seen("Pipeline", "mvp", "mvp", Status(phase="Running"), T0)
+    table = demoview.specialisation_table(demoview.Snapshot(top, [mod, pending], at=T0))
+    out = text(table)
+    assert "automation" in out and "2.0% (0.6%-13.4%)" in out and "30.0% (19.1%-43.8%)" in out
+    assert "+28.0% (+15.1%..+41.6%)" in out and "31 of 49" in out and "0.0123" in out
+    assert "not measured" in out  # the modifier whose gate has not run yet
+    assert demoview.specialisation_table(demoview.Snapshot(top, [], at=T0)) is None
+
+
 def test_without_a_terminal_every_stage_start_and_phase_change_is_a_line_of_the_log():
     top = demoview.Seen("Pipeline", "mvp", "mvp", Status(phase="Running"), T0)
     console, seen = Console(record=True, width=200), {}

@@ -100,3 +100,13 @@ def test_minilm_embeds_sentences() -> None:
                            normalize_embeddings=True)
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.2
+
+
+def test_the_gain_interval_excludes_zero_only_beyond_noise() -> None:
+    from cogumi_workloads.tasks.stats import difference
+
+    low, high = difference(8, 20, 0, 20)
+    assert 0.15 < low < 0.16 and 0.61 < high < 0.62  # Newcombe's hybrid score interval, by hand: 0.158..0.613
+    assert difference(1, 2, 1, 2)[0] < 0 < difference(1, 2, 1, 2)[1]  # two items: no gain can be shown
+    low, high = difference(30, 100, 10, 100)
+    assert low > 0 and high < 0.31

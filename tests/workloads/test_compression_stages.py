@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,22 @@ def _local(uri: str) -> Path:
     return Path(uri.removeprefix("file://"))
 
 
-def _chain(tiny: dict[str, Path]) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The real 0.5B teacher (Qwen2.5-Coder-0.5B-Instruct, llama-cpp-python's server) for the recovery's
+    enhanced hardest examples."""
+    from cogumi_workloads.training import teacherservers
+
+    if not teacherservers.llama_cpp_available():
+        pytest.skip("needs llama-cpp-python's server")
+    server = teacherservers.start("llama-cpp", tmp_path_factory.mktemp("teacher"),
+                                  model=str(teacherservers.builtin_gguf("qwen2.5-coder-0.5b-instruct")))
+    yield {"name": "qwen-0-5b", "url": server.url, "model": server.model, "maxTokens": 64,
+           "pricePer1kTokens": 0.5, "budget": 1.0}
+    server.stop()
+
+
+def _chain(tiny: dict[str, Path], teacher: dict[str, Any] | None = None) -> dict[str, Any]:
     data = {"uri": tiny["data"].as_uri()}
     return {"apiVersion": "cogumi.ai/v1alpha1", "kind": "CompressionRun", "metadata": {"name": "tiny"}, "spec": {
         "model": {"uri": tiny["model"].as_uri()}, "gates": [],
@@ -35,15 +51,16 @@ def _chain(tiny: dict[str, Path]) -> dict[str, Any]:
         "quantize": {"groupSize": 32, "calibration": data, "calibrationSamples": 16, "grid": 6},
         "export": {"quantType": "Q8_0", "agreementPrompts": 4, "agreementTokens": 8},
         "pack": {"dictionaryBytes": 4096},
-        "recover": {"hardestExamples": 8, "steps": 12, "learningRate": 0.005, "data": data},
+        "recover": {"hardestExamples": 8, "steps": 12, "learningRate": 0.005, "data": data,
+                    **({"teacher": teacher} if teacher else {})},
         "calibrate": {"samples": 12, "data": data}}}
 
 
 @pytest.mark.slow
 @needs_llama_cpp
-def test_the_whole_chain_runs_through_cogumi_run(tiny: dict[str, Path], tmp_path: Path):
+def test_the_whole_chain_runs_through_cogumi_run(tiny: dict[str, Path], teacher: dict[str, Any], tmp_path: Path):
     manifest = tmp_path / "chain.yaml"
-    manifest.write_text(yaml.safe_dump(_chain(tiny)))
+    manifest.write_text(yaml.safe_dump(_chain(tiny, teacher)))
     proc = subprocess.run([sys.executable, "-m", "cogumi_operator.cli", "run", "-f", str(manifest), "--workdir",
                            str(tmp_path / "w")], capture_output=True, text=True, timeout=1200, check=False)
     logs = "\n".join(p.read_text()[-3000:] for p in sorted((tmp_path / "w" / "logs").glob("*.log")))
@@ -79,6 +96,10 @@ def test_the_whole_chain_runs_through_cogumi_run(tiny: dict[str, Path], tmp_path
     assert recover["hardestLossAfter"] < recover["hardestLossBefore"]
     assert recover["sparsity.total"] >= 0.49  # the merge kept the pruning mask
     assert {"lossOriginal", "lossBefore", "lossAfter", "tokenAgreement"} <= set(recover)
+    # the real teacher answered the hardest examples that carry an answer; what it got right replaced them
+    assert 1 <= recover["teacherAsked"] <= 8 and recover["teacherErrors"] == 0
+    assert recover["teacherCalls"] == recover["teacherAsked"] and 0 < recover["teacherSpend"] <= 1.0
+    assert recover["teacherAccepted"] >= 1, "Qwen2.5-Coder-0.5B solved none of the two-number sums"
     assert stages["recover"]["artifacts"]["gguf"]["sha256"] != stages["export"]["artifacts"]["gguf"]["sha256"]
     assert status["artifacts"]["gguf"] == stages["recover"]["artifacts"]["gguf"]  # the later artifact wins
 

@@ -25,16 +25,18 @@ class Encoded:
     ids: list[int]
     start: int
     """First position whose token is a target (the answer; 1 for plain text)."""
+    source: int = -1
+    """Index of the example it was encoded from."""
 
 
 def encode_all(tok: PreTrainedTokenizerBase, items: Sequence[Example]) -> list[Encoded]:
     """Rendered examples with at least one target token; the loss covers the answer (all text for plain text)."""
     out = []
-    for item in items:
+    for index, item in enumerate(items):
         ids, start = encode(tok, item, MAX_TOKENS)
         start = start if item.answer is not None else 1
         if 0 < start < len(ids):
-            out.append(Encoded(ids, start))
+            out.append(Encoded(ids, start, index))
     return out
 
 

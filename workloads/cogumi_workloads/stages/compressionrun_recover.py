@@ -20,7 +20,9 @@ Output: artifact ``model``; and, when the run exported before (an input ``gguf``
 earlier stage), ``lossBefore``, ``lossAfterMerge``, ``lossAfter`` (the published model), all on
 the held-out examples; ``recovery`` = (lossBefore − lossAfter) / (lossBefore − lossOriginal), the
 fraction of the compression loss gap recovered; ``hardestLossBefore``/``hardestLossAfter`` on
-the training set; ``examples``, ``poolSize``, ``evalExamples``, ``trainSteps``,
+the training set; with ``recover.teacher``, the enhanced hardest examples
+(:mod:`cogumi_workloads.compress.enhance`): ``teacherAsked``, ``teacherAccepted``, ``teacherCalls``,
+``teacherErrors``, ``teacherSpend``, ``teacherTokens``; ``examples``, ``poolSize``, ``evalExamples``, ``trainSteps``,
 ``sparsity.total``, ``sizeBytes``, ``seconds``, ``peakRssBytes``.
 """
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from cogumi_api.compression import CompressionRunSpec
 from cogumi_workloads.compress import llmc, lora
 from cogumi_workloads.compress.agreement import gguf_agreement, held_out_reference
+from cogumi_workloads.compress.enhance import enhance
 from cogumi_workloads.compress.gguf import export_folder
 from cogumi_workloads.compress.models import (
     compression_config,
@@ -50,6 +53,7 @@ from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.runtime.uris import atomic_dir
 from cogumi_workloads.stages.compressionrun_export import OUTPUT as GGUF_OUTPUT
+from cogumi_workloads.training.teachers import resolve_url
 
 OUTPUT = "model"
 MAX_EVAL = 64
@@ -88,7 +92,8 @@ def run(ctx: StageContext[CompressionRunSpec]) -> None:
     with measure() as usage:
         tok = load_tokenizer(src)
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        pool = lora.encode_all(tok, examples(cfg.data, "train", cfg.hardest_examples * 5, ctx.workdir))
+        drawn = examples(cfg.data, "train", cfg.hardest_examples * 5, ctx.workdir)
+        pool = lora.encode_all(tok, drawn)
         held = pool[::5][:MAX_EVAL]
         candidates = [row for i, row in enumerate(pool) if i % 5 or i // 5 >= MAX_EVAL]
         if not held or not candidates:
@@ -106,6 +111,12 @@ def run(ctx: StageContext[CompressionRunSpec]) -> None:
         ctx.log.info("hardest examples chosen", source=what, pool=len(candidates), chosen=len(train),
                      lossChosen=lora.mean(sorted(scores, reverse=True)[:len(train)]), lossPool=lora.mean(scores))
         metrics["hardestLossBefore"] = lora.mean(sorted(scores, reverse=True)[:len(train)])
+        if cfg.teacher is not None:
+            url = resolve_url(cfg.teacher, "spec.recover.teacher", ctx.invocation.endpoints)
+            better, taught = enhance([drawn[row.source] for row in train], cfg.teacher, url, ctx.log)
+            train = lora.encode_all(tok, better)
+            metrics.update(taught)  # the hardest examples' loss, before tuning, on what is trained on
+            metrics["hardestLossBefore"] = lora.mean(lora.losses(model, train, pad, ctx.log, "loss (enhanced)"))
         model, _ = lora.train_lora(model, train, rank=cfg.rank, steps=cfg.steps, lr=cfg.learning_rate, pad=pad,
                                    log=ctx.log)
         lora.reapply_masks(model, masks)

@@ -10,7 +10,9 @@ GGUF base with the adapter as a GGUF LoRA by default; :mod:`cogumi_workloads.tra
 - ``fewShotAccuracy``: the base with the meta-learned adapter, same few-shot prompts.
 
 ``fewShotGain = fewShotAccuracy − plainAccuracy`` (the kind's default gate: > 0), pooled over the
-domains; per domain ``<metric>.<domain>``. Writes artifact ``gate`` (``report.json``).
+domains, with its 95 % interval ``fewShotGainCiLow``/``High``
+(:func:`cogumi_workloads.tasks.stats.difference`); per domain ``<metric>.<domain>``. Writes artifact
+``gate`` (``report.json``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.tasks.base import TaskItem
 from cogumi_workloads.tasks.evaluate import EvalResult
 from cogumi_workloads.tasks.registry import get_suite
-from cogumi_workloads.tasks.stats import wilson
+from cogumi_workloads.tasks.stats import difference, wilson
 from cogumi_workloads.training.fewshot import Store
 from cogumi_workloads.training.files import write_json
 from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, model_path
@@ -62,6 +64,9 @@ def run(ctx: StageContext[MetaLearningSpec]) -> None:
     ctx.metrics["n"] = float(sum(len(v) for v in held.values()))
     ctx.metrics["k"] = float(spec.few_shot.k)
     ctx.metrics["fewShotGain"] = ctx.metrics["fewShotAccuracy"] - ctx.metrics["plainAccuracy"]
+    pooled = {c: (sum(r.correct for r in v.values()), sum(r.n for r in v.values())) for c, v in results.items()}
+    ctx.metrics["fewShotGainCiLow"], ctx.metrics["fewShotGainCiHigh"] = difference(*pooled["fewShot"],
+                                                                                   *pooled["plain"])
     ctx.metrics["retrievalGain"] = ctx.metrics["baseFewShotAccuracy"] - ctx.metrics["plainAccuracy"]
     folder = ctx.output_path(OUTPUT)
     folder.mkdir(parents=True, exist_ok=True)
