@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cogumi_workloads.runtime.logs import JsonLogger
+from cogumi_workloads.runtime.logs import JsonLogger, progress
 from cogumi_workloads.tasks.base import Suite, TaskItem
 from cogumi_workloads.training.teachers import Completion, TeacherClient, TeacherError
 
@@ -148,7 +148,7 @@ def run_cascade(items: Sequence[Item], tiers: Sequence[TeacherClient], check: Ca
         stats = TierStats(client.name, client.teacher.budget)
         result.tiers.append(stats)
         escalate: list[Item] = []
-        for position, item in enumerate(pending):
+        for position, item in enumerate(progress(pending, log, f"tier {client.name}", total=len(pending))):
             outcome = _attempts(client, item, stats, check, result, log)
             if outcome == "budget":
                 stats.budget_exhausted = True
