@@ -74,7 +74,12 @@ def test_the_mvp_pipeline_runs_end_to_end_and_its_deployment_answers(kube: Kube)
         total += len(st["gates"])
     assert status["gatesSummary"] == f"{total}/{total}"
 
-    deployment = next(c for c in children.values() if c["kind"] == "ModelDeployment")
+    teacher = children["teacher"]
+    assert teacher["status"]["phase"] == "Running"  # the real tier-2 teacher the modifiers learned from
+    for node in ("code", "reasoning", "automation"):
+        metrics = next(s["metrics"] for s in children[node]["status"]["stages"] if s["name"] == "teach")
+        assert metrics["tier.tier2-qwen-0-5b.calls"] >= 1 and metrics["tier.tier2-qwen-0-5b.spend"] <= 0.02, node
+    deployment = next(c for c in children.values() if c["kind"] == "ModelDeployment" and c["spec"].get("modifiers"))
     served = {m["domain"] for m in deployment["spec"]["modifiers"]}
     assert served == {"code", "reasoning", "automation"}
     api = openai.OpenAI(base_url=deployment["status"]["extra"]["url"] + "/v1", api_key="unused", max_retries=0,

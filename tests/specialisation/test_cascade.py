@@ -176,3 +176,27 @@ def test_distillation_pairs_come_from_verified_teacher_answers(tmp_path: Path, s
     for forward, reverse in zip(pairs[::2], pairs[1::2], strict=True):
         assert forward["direction"] == "forward" and reverse["direction"] == "reverse"
         assert forward["answer"] in reverse["prompt"] and reverse["answer"] == forward["prompt"]
+
+
+def test_enhanced_hardest_examples_take_the_teachers_verified_answers(servers: dict[str, Any]) -> None:
+    """The recovery's 2E step on the real tier-2 server: a reply that passes the example's check replaces the
+    reference; one that does not leaves the example as it was, and so does plain text."""
+    from cogumi_api.common import Teacher
+    from cogumi_workloads.compress.enhance import enhance
+    from cogumi_workloads.compress.texts import Example
+    from cogumi_workloads.runtime.logs import JsonLogger
+    from cogumi_workloads.training.teachers import TUTOR, TeacherClient
+
+    teacher = Teacher.model_validate({k: v for k, v in _tier(servers, "tier2").items() if k != "apiKeySecret"}
+                                     | {"maxTokens": 96})
+    prompt = "What is 2 + 2?" + ANSWER
+    client = TeacherClient(teacher, system=TUTOR)
+    said = client.complete(prompt).text  # greedy: the same reply again inside enhance()
+    client.close()
+    agreeing = Example(prompt, answer=said.strip().splitlines()[0])  # its own first line passes the check
+    disagreeing = Example(prompt.replace("2 + 2", "2 + 3"), answer="-987654")
+    plain = Example("Rivers rise after rain.", answer=None, chat=False)
+    out, metrics = enhance([agreeing, disagreeing, plain], teacher, teacher.url or "", JsonLogger("test"))
+    assert out[0].answer == said and out[0].prompt == agreeing.prompt
+    assert out[1] == disagreeing and out[2] == plain
+    assert metrics["teacherAsked"] == 2 and metrics["teacherCalls"] == 2 and metrics["teacherAccepted"] == 1
