@@ -34,6 +34,16 @@ def _metrics(status: dict[str, Any], name: str) -> dict[str, float]:
     return dict(_stage(status, name).get("metrics", {}))
 
 
+def gain_interval(gate: dict[str, float]) -> tuple[float, float]:
+    """The 95 % interval of the gain: the gate's own, else recomputed from n and the two accuracies."""
+    if "gainCiLow" in gate and "gainCiHigh" in gate:
+        return gate["gainCiLow"], gate["gainCiHigh"]
+    from cogumi_workloads.tasks.stats import difference
+
+    n = int(gate["n"])
+    return difference(round(gate["modifierAccuracy"] * n), n, round(gate["baseAccuracy"] * n), n)
+
+
 def _modifier_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     accuracy, cascade, compression, training, verdicts = [], [], [], [], []
     for run in runs:
@@ -43,10 +53,12 @@ def _modifier_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], li
         comp, train, base = _metrics(status, "compress"), _metrics(status, "train"), _metrics(status, "baseline")
         if gate:
             gain = gate["gainOverBase"]
+            low, high = gain_interval(gate)
+            beats = "**yes, beyond noise**" if low > 0 else "within noise" if gain > 0 else "**no**"
             accuracy.append(f"| {domain} | {int(gate['n'])} | {_pct(gate['baseAccuracy'])} "
                             f"({_ci(gate['baseCiLow'], gate['baseCiHigh'])}) | {_pct(gate['modifierAccuracy'])} "
-                            f"({_ci(gate['modifierCiLow'], gate['modifierCiHigh'])}) | {100 * gain:+.1f} pt | "
-                            f"{'yes' if gain > 0 else '**no**'} |")
+                            f"({_ci(gate['modifierCiLow'], gate['modifierCiHigh'])}) | {100 * gain:+.1f} pt "
+                            f"({100 * low:+.1f} to {100 * high:+.1f}) | {beats} |")
             if gain <= 0:
                 verdicts.append(f"- **{domain}**: the modifier did not beat the base ({_pct(gate['modifierAccuracy'])} "
                                 f"vs {_pct(gate['baseAccuracy'])}, n={int(gate['n'])}).")
@@ -97,7 +109,13 @@ def _meta(run: dict[str, Any]) -> list[str]:
         lines.append(f"| {label} | {_pct(gate[key + 'Accuracy'])} ({_ci(gate[key + 'CiLow'], gate[key + 'CiHigh'])}) |"
                      + "".join(f" {_pct(gate.get(f'{key}Accuracy.{d}'))} |" for d in spec["domains"]))
     gain = gate["fewShotGain"]
-    lines += ["", f"**fewShotGain = {100 * gain:+.1f} points** (meta adapter with few-shot minus plain prompting; "
+    n = int(gate["n"])
+    low, high = gain_interval({"n": n, "modifierAccuracy": gate["fewShotAccuracy"],
+                               "baseAccuracy": gate["plainAccuracy"],
+                               **({"gainCiLow": gate["fewShotGainCiLow"], "gainCiHigh": gate["fewShotGainCiHigh"]}
+                                  if "fewShotGainCiLow" in gate else {})})
+    lines += ["", f"**fewShotGain = {100 * gain:+.1f} points** (95 % interval {100 * low:+.1f} to {100 * high:+.1f}; "
+              "meta adapter with few-shot minus plain prompting; "
               f"retrieval alone: {100 * gate['retrievalGain']:+.1f} points). "
               + ("The gate `gate.fewShotGain > 0` passed." if gain > 0 else
                  "The gate `gate.fewShotGain > 0` **failed**: few-shot did not beat plain prompting here.")]
@@ -143,10 +161,12 @@ def render(results: dict[str, Any]) -> str:
         out += [f"Sizes (CPU, kept small on purpose): `samples: {first['samples']}` per domain (so n = "
                 f"{first['samples']} test tasks per gate and at most {first['samples']} failures taught), LoRA "
                 f"{t['maxSteps']} steps × batch {t['batchSize']} at lr {t['learningRate']}, rank = the domain's "
-                "default, SVD compression to half the rank. Intervals are Wilson 95 %: at these n they are wide, "
-                "and a gain inside them is not evidence.", ""]
+                "default, SVD compression to half the rank. Accuracy intervals are Wilson 95 %; the gain's is "
+                "Newcombe's from the two (it ignores the pairing of items, so it is on the wide side): a gain is "
+                "beyond noise only when its interval lies above zero.", ""]
     out += ["## Modifier against base (held-out test split)", "",
-            "| domain | n | base accuracy (95 % interval) | modifier accuracy (95 % interval) | gain | beats base |",
+            "| domain | n | base accuracy (95 % interval) | modifier accuracy (95 % interval) | gain (95 % interval) "
+            "| beats base |",
             "|---|---|---|---|---|---|", *accuracy, "", *(verdicts or ["Every modifier beat its base."]), "",
             "## Teacher cascade: calls, accepted examples and spend per tier", "",
             "| domain | tier | calls | accepted | wrong | unverifiable | call errors | spend | budget reached |",
