@@ -127,7 +127,8 @@ def start(kind: str, log_dir: Path, *, model: str | None = None, api_key: str | 
         uri = model or "builtin://smollm2-135m-instruct"
         name = "teacher"
         config = log_dir / f"teacher-{port}.json"
-        config.write_text(json.dumps({"model": {"uri": uri}, "memory": {"enabled": False}, "ui": False}))
+        fmt = "gguf" if uri.endswith(".gguf") or uri.startswith("builtin://qwen") else "hf"
+        config.write_text(json.dumps({"model": {"uri": uri, "format": fmt}, "memory": {"enabled": False}, "ui": False}))
         argv = [sys.executable, "-m", "cogumi_workloads", "serve", "--config", str(config), "--port", str(port),
                 "--model-name", name, "--threads", str(threads), "--state-dir", str(log_dir / f"state-{port}")]
     else:
