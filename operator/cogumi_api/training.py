@@ -57,26 +57,6 @@ class Clusters(ApiModel):
     k_max: int = Field(default=12, ge=2)
 
 
-class FailureAnalysisSpec(Common):
-    model: ModelRef
-    suites: list[Domain] = Field(min_length=1, json_schema_extra={"x-kubernetes-list-type": "set"})
-    samples_per_suite: int = Field(default=200, ge=1)
-    embedder: ModelRef | None = None
-    """Sentence embedder; the builtin MiniLM when unset."""
-    clusters: Clusters = Field(default_factory=Clusters)
-    labeler: Teacher | None = None
-
-
-class AdapterCompression(ApiModel):
-    method: Literal["none", "svd", "int8"] = "svd"
-    target_rank: int | None = Field(default=None, ge=1)
-    """Rank after SVD truncation; half the trained rank when unset."""
-    gguf: bool = True
-    """Also write the compressed adapter as a llama.cpp GGUF LoRA (f16; artifact `gguf`): what a ModelDeployment
-    of a GGUF base loads (`adapter: {fromResource: ModifierTraining/<name>, format: gguf}`). Needs a Hugging Face
-    base folder and llama.cpp's converter (the workload image's `compress` extra)."""
-
-
 class ModelEvaluation(ApiModel):
     """How the stages score the base and the base with its adapter."""
 
@@ -87,6 +67,27 @@ class ModelEvaluation(ApiModel):
     in float32 (bf16 on CUDA) with the peft adapter, batched."""
     quant_type: str = Field(default="F16", pattern=r"^[A-Z0-9_]+$")
     """llama.cpp type of the evaluated base GGUF (F16 keeps the trained weights; Q8_0 is what the MVP serves)."""
+
+
+class FailureAnalysisSpec(Common):
+    model: ModelRef
+    suites: list[Domain] = Field(min_length=1, json_schema_extra={"x-kubernetes-list-type": "set"})
+    samples_per_suite: int = Field(default=200, ge=1)
+    embedder: ModelRef | None = None
+    """Sentence embedder; the builtin MiniLM when unset."""
+    clusters: Clusters = Field(default_factory=Clusters)
+    labeler: Teacher | None = None
+    evaluation: ModelEvaluation = Field(default_factory=ModelEvaluation)
+
+
+class AdapterCompression(ApiModel):
+    method: Literal["none", "svd", "int8"] = "svd"
+    target_rank: int | None = Field(default=None, ge=1)
+    """Rank after SVD truncation; half the trained rank when unset."""
+    gguf: bool = True
+    """Also write the compressed adapter as a llama.cpp GGUF LoRA (f16; artifact `gguf`): what a ModelDeployment
+    of a GGUF base loads (`adapter: {fromResource: ModifierTraining/<name>, format: gguf}`). Needs a Hugging Face
+    base folder and llama.cpp's converter (the workload image's `compress` extra)."""
 
 
 class ModifierTrainingSpec(Common):

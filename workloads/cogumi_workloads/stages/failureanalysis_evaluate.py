@@ -1,8 +1,9 @@
 """``failureanalysis.evaluate``: the model on every suite of ``spec.suites``; keep the failures.
 
 Per suite the items are the validation split, topped up from the train split, up to
-``samplesPerSuite`` (never the test split, which the gates of other kinds use). Scoring is the
-shared evaluation function (:func:`cogumi_workloads.tasks.evaluate.evaluate`).
+``samplesPerSuite`` (never the test split, which the gates of other kinds use). Scoring as
+``spec.evaluation`` says (:mod:`cogumi_workloads.training.scoring`: llama.cpp on the GGUF of the model
+by default).
 
 Writes artifact ``evaluation``: ``failures.jsonl`` (id, suite, prompt, completion, reference) and
 ``summary.json``. Metrics: evaluated, failureCount, and per suite ``accuracy.<suite>``,
@@ -14,10 +15,10 @@ from __future__ import annotations
 from cogumi_api.training import FailureAnalysisSpec
 from cogumi_workloads.runtime.context import StageContext
 from cogumi_workloads.tasks.base import Suite, TaskItem
-from cogumi_workloads.tasks.evaluate import evaluate
 from cogumi_workloads.tasks.registry import get_suite
 from cogumi_workloads.training.files import write_json, write_jsonl
-from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, load_for_eval, model_path
+from cogumi_workloads.training.modelio import EVAL_BATCH_SIZE, model_path
+from cogumi_workloads.training.scoring import score
 
 OUTPUT = "evaluation"
 
@@ -33,13 +34,13 @@ def sample(suite: Suite, count: int) -> list[TaskItem]:
 def run(ctx: StageContext[FailureAnalysisSpec]) -> None:
     spec = ctx.spec
     path = model_path(ctx, spec.model, "spec.model")
-    lm = load_for_eval(path, spec.model.uri or str(path))
     failures: list[dict[str, str]] = []
     summary = []
     for domain in spec.suites:
         suite = get_suite(domain)
         items = sample(suite, spec.samples_per_suite)
-        result = evaluate(lm, suite, split="validation", items=items, log=ctx.log, batch_size=EVAL_BATCH_SIZE)
+        [result] = score(path, [(spec.model.uri or str(path), None)], suite, items, "validation", spec.evaluation,
+                         ctx.workdir / "scoring", ctx.log, EVAL_BATCH_SIZE)
         by_id = {item.id: item for item in items}
         for outcome in result.items:
             if not outcome.correct:
