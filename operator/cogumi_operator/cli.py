@@ -14,18 +14,22 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 140, log_p
 
 
 def _crds(args: argparse.Namespace) -> int:
+    """crds/ and the operator chart's copy (charts/cogumi-operator/crds/, Helm installs from there) together."""
     from cogumi_operator import crds
 
-    folder = Path(args.out)
+    out = Path(args.out)
+    chart = out.parent / "charts" / "cogumi-operator" / "crds"
+    folders = [out, *([chart] if chart.is_dir() else [])]
     if args.check:
-        stale = crds.drift(folder)
+        stale = [f"{folder}/{name}" for folder in folders for name in crds.drift(folder)]
         if stale:
             console.print(f"[red]CRDs differ from the models:[/] {', '.join(stale)}; run `cogumi crds generate`")
             return 1
-        console.print("CRDs match the models")
+        console.print("CRDs match the models" + (" (and the operator chart's copy)" if len(folders) > 1 else ""))
         return 0
-    for path in crds.write(folder):
-        console.print(f"wrote {path}")
+    for folder in folders:
+        for path in crds.write(folder):
+            console.print(f"wrote {path}")
     return 0
 
 
