@@ -69,8 +69,7 @@ class Teacher(ApiModel):
     """Base URL of the OpenAI-compatible API, e.g. http://teacher:8000/v1."""
     endpoint: TeacherEndpoint | None = None
     model: str | None = None
-    """Model id sent with each request; default: the ModelDeployment's name (what our server answers to) for an
-    `endpoint`, `default` for a `url`."""
+    """Model id sent with each request; default: the first model the endpoint lists (`GET /v1/models`)."""
     api_key_secret: SecretKeyRef | None = None
     price_per_1k_tokens: float = Field(default=0.0, ge=0, alias="pricePer1kTokens")
     budget: float | None = Field(default=None, ge=0)

@@ -19,7 +19,7 @@ from cogumi_operator.engine import Observed, Resource, refs, step
 from cogumi_operator.engine.refs import Referenced
 from cogumi_operator.plans import plan_for
 from cogumi_workloads.runtime.errors import RetryableError
-from cogumi_workloads.training.teachers import model_id, resolve_url
+from cogumi_workloads.training.teachers import resolve_url
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RAW = {"domain": "math", "baseModel": {"uri": "builtin://smollm2-135m-instruct"}, "samples": 4, "teachers": [
@@ -62,7 +62,7 @@ def test_a_ready_teacher_hands_its_url_to_the_stage_and_the_spec_keeps_the_refer
     spec = ModifierTrainingSpec.model_validate(req.invocation.params)
     tier2 = spec.teachers[1]
     assert resolve_url(tier2, "spec.teachers[1]", req.invocation.endpoints) == "http://10.0.0.9:8080/v1"
-    assert model_id(tier2) == "teacher-0-5b"  # our server answers to the deployment's name
+    assert tier2.model is None  # the client asks the endpoint (GET /v1/models)
     assert resolve_url(spec.teachers[0], "spec.teachers[0]", {}) == "http://student:8000/v1"
 
 

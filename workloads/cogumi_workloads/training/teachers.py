@@ -49,15 +49,6 @@ def resolve_url(teacher: Teacher, path: str, endpoints: dict[str, str]) -> str:
     return url if url.endswith("/v1") else f"{url}/v1"
 
 
-def model_id(teacher: Teacher) -> str:
-    """The model id sent to the teacher: ``model``, else the ModelDeployment's name, else ``default``."""
-    if teacher.model:
-        return teacher.model
-    if teacher.endpoint is not None:
-        return teacher.endpoint.from_resource.split("/", 1)[1]
-    return "default"
-
-
 def api_key_env(name: str) -> str:
     """The environment variable holding the API key of teacher ``name``."""
     return "COGUMI_TEACHER_" + re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_API_KEY"
@@ -104,6 +95,7 @@ class TeacherClient:
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=timeout,
                                     transport=transport)
+        self._model = teacher.model
         self._tokens_per_char = 1.0
         """Upper bound of prompt tokens per character, tightened from the usage the server reports."""
 
@@ -113,6 +105,18 @@ class TeacherClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def model_id(self) -> str:
+        """``model``, else the first model the endpoint lists (``GET /models``: a ModelDeployment answers to its
+        server's name), else ``default``."""
+        if self._model is None:
+            try:
+                listed = self._client.get("/models")
+                data = listed.json().get("data") if listed.status_code == 200 else None
+                self._model = str(data[0]["id"]) if data else "default"
+            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+                return "default"  # unreachable now: the call that follows fails and is counted
+        return self._model
 
     def messages(self, prompt: str) -> list[dict[str, str]]:
         msgs = [{"role": "system", "content": self.system}] if self.system else []
@@ -126,7 +130,7 @@ class TeacherClient:
 
     def complete(self, prompt: str, seed: int | None = None) -> Completion:
         """One chat completion at the teacher's temperature; :class:`TeacherError` when no answer came back."""
-        body: dict[str, object] = {"model": model_id(self.teacher), "messages": self.messages(prompt),
+        body: dict[str, object] = {"model": self.model_id(), "messages": self.messages(prompt),
                                    "max_tokens": self.teacher.max_tokens, "temperature": self.teacher.temperature}
         if seed is not None:
             body["seed"] = seed
