@@ -200,3 +200,16 @@ def test_enhanced_hardest_examples_take_the_teachers_verified_answers(servers: d
     assert out[0].answer == said and out[0].prompt == agreeing.prompt
     assert out[1] == disagreeing and out[2] == plain
     assert metrics["teacherAsked"] == 2 and metrics["teacherCalls"] == 2 and metrics["teacherAccepted"] == 1
+
+
+def test_a_teacher_without_a_model_id_uses_the_one_the_endpoint_lists(servers: dict[str, Any]) -> None:
+    from cogumi_api.common import Teacher
+    from cogumi_workloads.training.teachers import TeacherClient
+
+    server = servers["tier2"]
+    client = TeacherClient(Teacher(name="unnamed", url=server.url, maxTokens=8))
+    try:
+        assert client.model_id() == server.model
+        assert client.complete("Say OK.").completion_tokens >= 1
+    finally:
+        client.close()

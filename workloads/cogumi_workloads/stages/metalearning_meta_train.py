@@ -7,7 +7,8 @@ learning rates come from the spec (see :mod:`cogumi_workloads.training.meta`); L
 ``spec.lora.rank`` (16 by default). QLoRA base where CUDA and bitsandbytes are present.
 
 Writes artifact ``adapter`` (the meta-learned peft adapter + ``meta.json``). Metrics: metaSteps,
-innerSteps, domains, heldOutLossBefore, heldOutLossAfter, quantized4bit, trainSeconds.
+innerSteps, domains, heldOutLossBefore, heldOutLossAfter, heldOutLossReduction (before − after: above 0
+when meta-training helped on the held-out tasks), quantized4bit, trainSeconds.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def run(ctx: StageContext[MetaLearningSpec]) -> None:
     ctx.metrics.update({"metaSteps": float(spec.meta_steps), "innerSteps": float(spec.inner_steps),
                         "domains": float(len(spec.domains)), "heldOutLossBefore": round(result.loss_before, 5),
                         "heldOutLossAfter": round(result.loss_after, 5),
+                        "heldOutLossReduction": round(result.loss_before - result.loss_after, 5),
                         "quantized4bit": float(loaded.quantized4bit), "trainSeconds": round(seconds, 2)})
     ctx.metrics.update(device_metrics())
     ctx.message = (f"{spec.algorithm} over {', '.join(spec.domains)}: held-out loss {result.loss_before:.3f} → "
