@@ -13,8 +13,9 @@ import pytest
 from cogumi_workloads.assets.models import MODELS
 from cogumi_workloads.assets.pip import Dist
 from cogumi_workloads.assets.store import Asset, materialise
-from cogumi_workloads.assets.teachers import QWEN_05B, QWEN_15B, Part, SlicedFile, assemble, gguf_file
+from cogumi_workloads.assets.teachers import QWEN_05B, QWEN_15B, Part, SlicedFile, assemble
 from cogumi_workloads.runtime.errors import PermanentError
+from cogumi_workloads.runtime.uris import gguf_file
 
 VERSION = "0.1.0"
 

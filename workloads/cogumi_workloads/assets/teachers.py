@@ -145,12 +145,3 @@ TEACHERS: tuple[Asset, ...] = (
     sliced_asset("qwen2.5-coder-1.5b-instruct", QWEN_15B, "teacher: Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M"),
 )
 
-
-def gguf_file(folder: Path) -> Path:
-    """The one ``.gguf`` in a materialised model folder (or ``folder`` itself when it is a file)."""
-    if folder.is_file():
-        return folder
-    found = sorted(folder.glob("*.gguf"))
-    if len(found) != 1:
-        raise PermanentError(f"{folder} must hold exactly one .gguf file (found {len(found)})")
-    return found[0]

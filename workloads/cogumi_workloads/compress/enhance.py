@@ -16,7 +16,7 @@ from dataclasses import replace
 from cogumi_api.common import Teacher
 from cogumi_workloads.compress.texts import Example
 from cogumi_workloads.runtime.logs import JsonLogger
-from cogumi_workloads.training.cascade import Item, run_cascade
+from cogumi_workloads.training.cascade import Item, Verdict, run_cascade, verdict
 from cogumi_workloads.training.teachers import TUTOR, Completion, TeacherClient
 
 
@@ -25,21 +25,18 @@ def enhance(chosen: Sequence[Example], teacher: Teacher, url: str, log: JsonLogg
     """``chosen`` with verified teacher answers in place of the references; and the teacher's metrics."""
     asked = {str(i): example for i, example in enumerate(chosen) if example.answer is not None and example.chat}
 
-    def check(item: Item, answer: Completion) -> str:
-        if asked[item.id].correct(answer.text):
-            return "correct"
-        return "unverifiable" if not answer.text.strip() or answer.finish_reason == "length" else "wrong"
+    def check(item: Item, answer: Completion) -> Verdict:
+        return verdict(asked[item.id].correct(answer.text), answer)
 
     client = TeacherClient(teacher, system=TUTOR, url=url)
     try:
-        result = run_cascade([Item(i, e.prompt) for i, e in asked.items()], [client], check, log)  # type: ignore[arg-type]
+        result = run_cascade([Item(i, e.prompt) for i, e in asked.items()], [client], check, log)
     finally:
         client.close()
     better = {a.id: a.answer for a in result.accepted}
     out = [replace(e, answer=better[str(i)]) if str(i) in better else e for i, e in enumerate(chosen)]
-    (stats,) = result.tiers or [None]
+    (stats,) = result.tiers  # one tier, always reported (with zero calls when nothing was asked)
     metrics = {"teacherAsked": float(len(asked)), "teacherAccepted": float(len(better)),
-               "teacherCalls": float(stats.calls if stats else 0), "teacherErrors": float(stats.errors if stats else 0),
-               "teacherSpend": round(stats.spend, 6) if stats else 0.0,
-               "teacherTokens": float(stats.tokens if stats else 0)}
+               "teacherCalls": float(stats.calls), "teacherErrors": float(stats.errors),
+               "teacherSpend": round(stats.spend, 6), "teacherTokens": float(stats.tokens)}
     return out, metrics

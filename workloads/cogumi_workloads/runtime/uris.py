@@ -189,3 +189,13 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(target.parent)
+
+
+def gguf_file(path: Path) -> Path:
+    """``path`` when it is a file, else the one ``.gguf`` in the folder (a materialised model or adapter)."""
+    if path.is_file():
+        return path
+    found = sorted(path.glob("*.gguf"))
+    if len(found) != 1:
+        raise PermanentError(f"{path} must hold exactly one .gguf file (found {len(found)})")
+    return found[0]

@@ -55,8 +55,9 @@ def run(ctx: StageContext[MetaLearningSpec]) -> None:
         results["baseFewShot"][domain], results["fewShot"][domain] = score(
             base, [("base, few-shot", None), ("base+meta adapter, few-shot", adapter)], suite, shots[domain], "test",
             spec.evaluation, scratch, ctx.log, EVAL_BATCH_SIZE)
+    pooled = {c: (sum(r.correct for r in v.values()), sum(r.n for r in v.values())) for c, v in results.items()}
     for condition, by_domain in results.items():
-        correct, n = sum(r.correct for r in by_domain.values()), sum(r.n for r in by_domain.values())
+        correct, n = pooled[condition]
         low, high = wilson(correct, n)
         ctx.metrics.update({f"{condition}Accuracy": correct / n if n else 0.0, f"{condition}CiLow": low,
                             f"{condition}CiHigh": high})
@@ -64,7 +65,6 @@ def run(ctx: StageContext[MetaLearningSpec]) -> None:
     ctx.metrics["n"] = float(sum(len(v) for v in held.values()))
     ctx.metrics["k"] = float(spec.few_shot.k)
     ctx.metrics["fewShotGain"] = ctx.metrics["fewShotAccuracy"] - ctx.metrics["plainAccuracy"]
-    pooled = {c: (sum(r.correct for r in v.values()), sum(r.n for r in v.values())) for c, v in results.items()}
     ctx.metrics["fewShotGainCiLow"], ctx.metrics["fewShotGainCiHigh"] = difference(*pooled["fewShot"],
                                                                                    *pooled["plain"])
     ctx.metrics["retrievalGain"] = ctx.metrics["baseFewShotAccuracy"] - ctx.metrics["plainAccuracy"]

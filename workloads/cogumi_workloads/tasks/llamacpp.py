@@ -18,18 +18,22 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cogumi_workloads.assets.store import cache_root, locked
 from cogumi_workloads.runtime.digest import sha256_file
 from cogumi_workloads.runtime.errors import PermanentError
 from cogumi_workloads.runtime.logs import JsonLogger, progress
-from cogumi_workloads.runtime.uris import atomic_write_text
+from cogumi_workloads.runtime.uris import atomic_write_text, gguf_file
 from cogumi_workloads.tasks.base import SplitName, Suite, TaskItem
 from cogumi_workloads.tasks.evaluate import EvalResult, ItemOutcome, summarise
 
-ENGINE = "llama-cpp"
+if TYPE_CHECKING:
+    from cogumi_workloads.serve.backends.gguf import GGUFBackend
+
 N_CTX = 2048
 
 
@@ -41,20 +45,25 @@ def _engine_version() -> str:
                              ".ci/bootstrap builds and caches its wheel)") from exc
 
 
+@cache
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, once per process for the same path, size and modification time."""
+    return sha256_file(path)
+
+
 class EvalCache:
     """Completions by (model, adapter, items, budget, engine), one JSON file each under ``folder``."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or cache_root() / "evals"
-        self._digests: dict[Path, str] = {}
         self.hits = 0
         self.misses = 0
 
-    def digest(self, path: Path) -> str:
+    @staticmethod
+    def digest(path: Path) -> str:
         resolved = path.resolve()
-        if resolved not in self._digests:
-            self._digests[resolved] = sha256_file(resolved)
-        return self._digests[resolved]
+        stat = resolved.stat()
+        return _file_digest(resolved, stat.st_size, stat.st_mtime_ns)
 
     def key(self, model: Path, adapter: Path | None, items: Sequence[TaskItem], max_new_tokens: int) -> str:
         doc = {"engine": _engine_version(), "model": self.digest(model),
@@ -82,16 +91,14 @@ class GgufEvaluator:
 
     def __init__(self, model: Path, adapters: Mapping[str, Path] | None = None, *, threads: int | None = None,
                  cache: EvalCache | None = None, log: JsonLogger | None = None) -> None:
-        from cogumi_workloads.assets.teachers import gguf_file
-
         self.model = gguf_file(model)
         self.adapters = {name: gguf_file(path) for name, path in (adapters or {}).items()}
         self.threads = threads
         self.cache = cache if cache is not None else EvalCache()
         self.log = log or JsonLogger("evaluate")
-        self._backend: object | None = None
+        self._backend: GGUFBackend | None = None
 
-    def _loaded(self) -> object:
+    def _loaded(self) -> GGUFBackend:
         if self._backend is None:
             from cogumi_workloads.serve.backends.gguf import GGUFBackend
 
@@ -100,7 +107,7 @@ class GgufEvaluator:
 
     def close(self) -> None:
         if self._backend is not None:
-            self._backend.close()  # type: ignore[attr-defined]
+            self._backend.close()
             self._backend = None
 
     def __enter__(self) -> GgufEvaluator:
@@ -127,7 +134,7 @@ class GgufEvaluator:
                 request = GenRequest(messages=(Turn("user", item.prompt),), adapter=adapter, max_tokens=budget,
                                      temperature=0.0)
                 parts: list[str] = []
-                stream = backend.stream(request)  # type: ignore[attr-defined]
+                stream = backend.stream(request)
                 try:
                     for piece in stream:
                         parts.append(piece.text)

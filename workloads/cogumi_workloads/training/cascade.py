@@ -90,15 +90,20 @@ class CascadeResult:
         return out
 
 
+def verdict(passed: bool, answer: Completion) -> Verdict:
+    """``correct`` when the check passed; else ``unverifiable`` for a reply with no complete answer to judge."""
+    if passed:
+        return "correct"
+    if not answer.text.strip() or answer.finish_reason == "length":
+        return "unverifiable"
+    return "wrong"
+
+
 def suite_check(suite: Suite, tasks: dict[str, TaskItem]) -> Callable[[Item, Completion], Verdict]:
     """The verdict of ``suite``'s verifier on a teacher's reply to the task with the item's id."""
 
     def check(item: Item, answer: Completion) -> Verdict:
-        if suite.verify(tasks[item.id], answer.text):
-            return "correct"
-        if not answer.text.strip() or answer.finish_reason == "length":
-            return "unverifiable"
-        return "wrong"
+        return verdict(suite.verify(tasks[item.id], answer.text), answer)
 
     return check
 

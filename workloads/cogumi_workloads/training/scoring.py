@@ -12,16 +12,24 @@ and a peft adapter folder (``None`` for the base).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
+from functools import cache
 from pathlib import Path
 
 from cogumi_api.training import ModelEvaluation
 from cogumi_workloads.assets.store import cache_root, locked
-from cogumi_workloads.runtime.digest import digest_path, sha256_file
+from cogumi_workloads.runtime.digest import digest_path
 from cogumi_workloads.runtime.logs import JsonLogger
 from cogumi_workloads.tasks.base import SplitName, Suite, TaskItem
 from cogumi_workloads.tasks.evaluate import EvalResult, evaluate
 
 Variant = tuple[str, Path | None]
+
+
+@cache
+def _digest(path: Path) -> str:
+    """A stage input's content digest, computed once per process (inputs do not change while a stage runs)."""
+    return digest_path(path)[0]
 
 
 def base_gguf(base: Path, quant_type: str, log: JsonLogger) -> Path:
@@ -30,7 +38,7 @@ def base_gguf(base: Path, quant_type: str, log: JsonLogger) -> Path:
 
     if base.is_file():
         return base
-    digest, _ = digest_path(base)
+    digest = _digest(base)
     folder = cache_root() / "gguf-bases"
     target = folder / f"{digest[:24]}-{quant_type}.gguf"
     if target.is_file():
@@ -47,7 +55,7 @@ def adapter_gguf(adapter: Path, base: Path, scratch: Path, log: JsonLogger) -> P
     from cogumi_workloads.compress.gguf import convert_lora
     from cogumi_workloads.training.adapters import materialise
 
-    digest, _ = digest_path(adapter)
+    digest = _digest(adapter)
     target = scratch / f"{digest[:24]}.gguf"
     if not target.is_file():
         scratch.mkdir(parents=True, exist_ok=True)
@@ -59,42 +67,43 @@ def score(base: Path, variants: Sequence[Variant], suite: Suite, items: Sequence
           how: ModelEvaluation, scratch: Path, log: JsonLogger, batch_size: int = 16) -> list[EvalResult]:
     """Accuracy of each variant on ``items`` (same items for all), with Wilson intervals."""
     if how.engine == "llama-cpp":
-        from cogumi_workloads.tasks.llamacpp import GgufEvaluator
+        return _score_llama_cpp(base, variants, suite, items, split, how.quant_type, scratch, log)
+    return _score_transformers(base, variants, suite, items, split, scratch, log, batch_size)
 
-        model = base_gguf(base, how.quant_type, log)
-        ggufs = {label: adapter_gguf(path, base, scratch / "gguf-lora", log) for label, path in variants
-                 if path is not None}
-        log.info("scoring with llama.cpp", model=model.name, modelSha256=sha256_file(model)[:16],
-                 adapters=sorted(ggufs))
-        with GgufEvaluator(model, ggufs, log=log) as evaluator:
-            return [evaluator.evaluate(suite, items, split=split, adapter=label if path is not None else None,
-                                       name=label) for label, path in variants]
+
+def _score_llama_cpp(base: Path, variants: Sequence[Variant], suite: Suite, items: Sequence[TaskItem],
+                     split: SplitName, quant_type: str, scratch: Path, log: JsonLogger) -> list[EvalResult]:
+    from cogumi_workloads.tasks.llamacpp import GgufEvaluator
+
+    model = base_gguf(base, quant_type, log)
+    ggufs = {label: adapter_gguf(path, base, scratch / "gguf-lora", log) for label, path in variants
+             if path is not None}
+    log.info("scoring with llama.cpp", model=model.name, adapters=sorted(ggufs))
+    with GgufEvaluator(model, ggufs, log=log) as evaluator:
+        return [evaluator.evaluate(suite, items, split=split, adapter=label if path is not None else None,
+                                   name=label) for label, path in variants]
+
+
+def _score_transformers(base: Path, variants: Sequence[Variant], suite: Suite, items: Sequence[TaskItem],
+                        split: SplitName, scratch: Path, log: JsonLogger, batch_size: int) -> list[EvalResult]:
+    from peft import PeftModel
+
+    from cogumi_workloads.training.adapters import materialise
     from cogumi_workloads.training.modelio import load_for_eval
 
     lm = load_for_eval(base, "base")
     results = []
-    loaded: set[str] = set()
     for label, path in variants:
-        if path is None:
-            if loaded:
-                with lm.model.disable_adapter():
-                    results.append(evaluate(lm, suite, split=split, items=items, log=log, batch_size=batch_size))
+        if path is not None:
+            folder = str(materialise(path, scratch / "dequantised" / label))
+            if isinstance(lm.model, PeftModel):
+                lm.model.load_adapter(folder, adapter_name=label, is_trainable=False)
             else:
-                results.append(evaluate(lm, suite, split=split, items=items, log=log, batch_size=batch_size))
-            results[-1].model = label
-            continue
-        from peft import PeftModel
-
-        from cogumi_workloads.training.adapters import materialise
-
-        folder = str(materialise(path, scratch / "dequantised" / label))
-        if not loaded:
-            lm.model = PeftModel.from_pretrained(lm.model, folder, adapter_name=label, is_trainable=False)
-        else:
-            lm.model.load_adapter(folder, adapter_name=label, is_trainable=False)
-        lm.model.set_adapter(label)
-        lm.model.eval()
-        loaded.add(label)
+                lm.model = PeftModel.from_pretrained(lm.model, folder, adapter_name=label, is_trainable=False)
+            lm.model.set_adapter(label)
+            lm.model.eval()
         lm.name = label
-        results.append(evaluate(lm, suite, split=split, items=items, log=log, batch_size=batch_size))
+        bare = path is None and isinstance(lm.model, PeftModel)  # the base after an adapter was attached
+        with lm.model.disable_adapter() if bare else nullcontext():
+            results.append(evaluate(lm, suite, split=split, items=items, log=log, batch_size=batch_size))
     return results

@@ -82,7 +82,7 @@ def builtin_gguf(name: str) -> Path:
     """The GGUF file of the builtin model ``name`` (a teacher such as ``qwen2.5-coder-1.5b-instruct``), pulled on
     first use."""
     from cogumi_workloads.assets.models import resolve
-    from cogumi_workloads.assets.teachers import gguf_file
+    from cogumi_workloads.runtime.uris import gguf_file
 
     return gguf_file(resolve(name))
 

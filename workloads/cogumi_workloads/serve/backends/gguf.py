@@ -16,6 +16,7 @@ from typing import Any
 
 from cogumi_workloads.runtime.cpus import cpu_budget
 from cogumi_workloads.runtime.errors import PermanentError
+from cogumi_workloads.runtime.uris import gguf_file
 from cogumi_workloads.serve.backends.base import GenRequest, Piece, Turn
 
 
@@ -28,11 +29,7 @@ class GGUFBackend:
             import llama_cpp
         except ImportError as exc:
             raise PermanentError("a GGUF model needs llama-cpp-python (the image's `compress` extra)") from exc
-        if model_file.is_dir():
-            found = sorted(model_file.glob("*.gguf"))
-            if len(found) != 1:
-                raise PermanentError(f"{model_file} must hold exactly one .gguf file (found {len(found)})")
-            model_file = found[0]
+        model_file = gguf_file(model_file)
         self._lib = llama_cpp
         threads = threads or cpu_budget()
         self.llm = llama_cpp.Llama(model_path=str(model_file), n_ctx=n_ctx, n_threads=threads,
@@ -40,11 +37,10 @@ class GGUFBackend:
         self.context_length = self.llm.n_ctx()
         self._adapters: dict[str, Any] = {}
         for name, path in adapters.items():
-            if path.is_dir():
-                files = sorted(path.glob("*.gguf"))
-                if len(files) != 1:
-                    raise PermanentError(f"adapter {name!r}: {path} must hold exactly one .gguf LoRA")
-                path = files[0]
+            try:
+                path = gguf_file(path)
+            except PermanentError as exc:
+                raise PermanentError(f"adapter {name!r}: {exc}") from exc
             handle = llama_cpp.llama_adapter_lora_init(self.llm.model, str(path).encode("utf-8"))
             if not handle:
                 raise PermanentError(f"adapter {name!r}: llama.cpp could not load the LoRA {path}")
